@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+import { CONTROLLER_NAME_PATTERN } from './workflow/attachRequest';
+import { ConfigError } from './errors';
+
+/** App-setting names used by bindings (`connection`), which must be names, never values. */
+export const STORAGE_CONNECTION_SETTING = 'AzureWebJobsStorage';
+
+export type NetworkControllerAuth =
+  | { mode: 'none' }
+  | { mode: 'x509'; certPem: string; keyPem: string }
+  | { mode: 'x509'; pfxBase64: string; pfxPassphrase?: string };
+
+export interface NetworkControllerSettings {
+  name: string;
+  /** Base URL including `/networking/v1`. */
+  url: string;
+  auth: NetworkControllerAuth;
+  caCertPem?: string;
+  /** Only ever true when APP_ENVIRONMENT is Development. */
+  insecureSkipTlsVerify: boolean;
+}
+
+const numberSetting = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .default(fallback);
+
+const tableName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'must be a valid table name (3-63 letters and digits)' })
+    .default(fallback);
+
+const GlobalSettingsSchema = z.object({
+  APP_ENVIRONMENT: z.enum(['Production', 'Development'], { error: 'must be Production or Development' }).default('Production'),
+  [STORAGE_CONNECTION_SETTING]: z.string({ error: 'is required (a storage connection string)' }).min(1, { error: 'is required' }),
+  STATE_TABLE_NAME: tableName('attachments'),
+  // The host's own override key for host.json, so the app and the host agree on the last delivery.
+  AzureFunctionsJobHost__extensions__queues__maxDequeueCount: numberSetting(5, 1, 100),
+  STEP_INLINE_WAIT_MS: numberSetting(5_000, 0, 60_000),
+  STEP_RECHECK_DELAY_MS: numberSetting(2_000, 0, 600_000),
+  STATUS_RETRY_AFTER_SECONDS: numberSetting(2, 1, 3_600),
+  LIST_PAGE_SIZE_MAX: numberSetting(100, 1, 1_000),
+  NETWORK_CONTROLLER_TIMEOUT_MS: numberSetting(30_000, 100, 600_000),
+  NETWORK_CONTROLLER_MAX_RETRIES: numberSetting(3, 0, 10),
+  NETWORK_CONTROLLER_RETRY_DELAY_MS: numberSetting(500, 0, 60_000),
+  NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: numberSetting(8_000, 0, 300_000),
+  NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
+  NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
+});
+
+export interface AppConfig {
+  environment: 'Production' | 'Development';
+  storageConnectionString: string;
+  tables: { state: string };
+  maxDequeueCount: number;
+  step: { inlineWaitInMs: number; recheckDelayInMs: number };
+  http: { statusRetryAfterInSeconds: number; listPageSizeMax: number };
+  networkControllerDefaults: {
+    timeoutInMs: number;
+    maxRetries: number;
+    retryDelayInMs: number;
+    maxRetryDelayInMs: number;
+    pollIntervalInMs: number;
+    operationTimeoutInMs: number;
+  };
+  networkControllers: ReadonlyMap<string, NetworkControllerSettings>;
+}
+
+const CONTROLLER_URL_KEY = /^NC_([A-Z0-9_]+)_URL$/;
+
+function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, problems: string[]) {
+  const controllers = new Map<string, NetworkControllerSettings>();
+  for (const key of Object.keys(env)) {
+    const match = CONTROLLER_URL_KEY.exec(key);
+    if (!match?.[1]) continue;
+    const prefix = `NC_${match[1]}_`;
+    const name = match[1].toLowerCase().replaceAll('_', '-');
+    if (!CONTROLLER_NAME_PATTERN.test(name)) {
+      problems.push(`${key}: controller name "${name}" must match ${CONTROLLER_NAME_PATTERN.source}`);
+      continue;
+    }
+    const get = (suffix: string) => {
+      const value = env[prefix + suffix];
+      return value === undefined || value === '' ? undefined : value;
+    };
+    const url = get('URL') ?? '';
+    let parsedUrl: URL | undefined;
+    try {
+      parsedUrl = new URL(url);
+    } catch {
+      problems.push(`${key}: must be an absolute URL such as https://nc.contoso.local/networking/v1`);
+    }
+    if (parsedUrl && parsedUrl.protocol !== 'https:') {
+      problems.push(`${key}: must use https (the Network Controller serves its northbound API over TLS only)`);
+    }
+    if (parsedUrl && (parsedUrl.username || parsedUrl.password || parsedUrl.search)) {
+      problems.push(`${key}: must not carry credentials or a query string`);
+    }
+    const mode = get('AUTH_MODE') ?? 'none';
+    let auth: NetworkControllerAuth = { mode: 'none' };
+    if (mode === 'x509') {
+      const certPem = get('CLIENT_CERT_PEM');
+      const keyPem = get('CLIENT_KEY_PEM');
+      const pfxBase64 = get('CLIENT_PFX_BASE64');
+      if (pfxBase64 && !certPem && !keyPem) auth = { mode: 'x509', pfxBase64, pfxPassphrase: get('CLIENT_PFX_PASSPHRASE') };
+      else if (certPem && keyPem && !pfxBase64) auth = { mode: 'x509', certPem, keyPem };
+      else
+        problems.push(
+          `${prefix}AUTH_MODE: x509 needs either ${prefix}CLIENT_CERT_PEM with ${prefix}CLIENT_KEY_PEM, or ${prefix}CLIENT_PFX_BASE64`,
+        );
+    } else if (mode !== 'none') {
+      problems.push(`${prefix}AUTH_MODE: must be none or x509 (Kerberos needs a domain-joined client)`);
+    }
+    const insecure = get('INSECURE_SKIP_TLS_VERIFY');
+    const insecureSkipTlsVerify = insecure === 'true' || insecure === '1';
+    if (insecure !== undefined && !['true', 'false', '1', '0'].includes(insecure)) {
+      problems.push(`${prefix}INSECURE_SKIP_TLS_VERIFY: must be true or false`);
+    }
+    if (insecureSkipTlsVerify && !development) {
+      problems.push(
+        `${prefix}INSECURE_SKIP_TLS_VERIFY: refusing to turn TLS verification off outside APP_ENVIRONMENT=Development; set ${prefix}CA_PEM to trust a private CA instead`,
+      );
+    }
+    controllers.set(name, { name, url: url.replace(/\/+$/, ''), auth, caCertPem: get('CA_PEM'), insecureSkipTlsVerify });
+  }
+  return controllers;
+}
+
+/** Parses settings from an environment; every problem is reported at once in one ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const problems: string[] = [];
+  const parsed = GlobalSettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const development = env.APP_ENVIRONMENT === 'Development';
+  const networkControllers = controllerSettings(env, development, problems);
+  if (networkControllers.size === 0) {
+    problems.push('NC_DEFAULT_URL: at least one Network Controller must be configured (NC_<NAME>_URL)');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const s = parsed.data;
+  return deepFreeze({
+    environment: s.APP_ENVIRONMENT,
+    storageConnectionString: s[STORAGE_CONNECTION_SETTING],
+    tables: { state: s.STATE_TABLE_NAME },
+    maxDequeueCount: s.AzureFunctionsJobHost__extensions__queues__maxDequeueCount,
+    step: { inlineWaitInMs: s.STEP_INLINE_WAIT_MS, recheckDelayInMs: s.STEP_RECHECK_DELAY_MS },
+    http: { statusRetryAfterInSeconds: s.STATUS_RETRY_AFTER_SECONDS, listPageSizeMax: s.LIST_PAGE_SIZE_MAX },
+    networkControllerDefaults: {
+      timeoutInMs: s.NETWORK_CONTROLLER_TIMEOUT_MS,
+      maxRetries: s.NETWORK_CONTROLLER_MAX_RETRIES,
+      retryDelayInMs: s.NETWORK_CONTROLLER_RETRY_DELAY_MS,
+      maxRetryDelayInMs: s.NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS,
+      pollIntervalInMs: s.NETWORK_CONTROLLER_POLL_INTERVAL_MS,
+      operationTimeoutInMs: s.NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS,
+    },
+    networkControllers,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    const children = value instanceof Map ? [...value.values()] : Object.values(value);
+    for (const child of children) deepFreeze(child);
+  }
+  return value;
+}
+
+let cached: AppConfig | undefined;
+
+/** The process-wide configuration, read from the environment on first use. */
+export function getConfig(): AppConfig {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,33 @@
+import type { AttachmentRecord, HistoryEvent, RuntimeStatus } from '../workflow/records';
+
+/** What a mutation of a record decides: the new record and the events to add, or no write at all. */
+export type RecordMutation = { record: AttachmentRecord; events?: Omit<HistoryEvent, 'time'>[] } | undefined;
+
+export interface ListAttachmentsOptions {
+  runtimeStatus?: readonly RuntimeStatus[];
+  pageSize: number;
+  continuationToken?: string;
+}
+
+export interface AttachmentPage {
+  items: AttachmentRecord[];
+  continuationToken?: string;
+}
+
+/**
+ * Per-tenant attachment state. Every write is etag-guarded: `updateAttachment` re-reads and re-applies the
+ * mutation when another writer got there first, and a record and its new history events are written together.
+ */
+export interface StateStore {
+  /** Creates the record unless one with the same keys exists; then returns the stored one and `created: false`. */
+  createAttachment(record: AttachmentRecord, events: Omit<HistoryEvent, 'time'>[]): Promise<{ created: boolean; record: AttachmentRecord }>;
+  getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
+  /** Applies `mutate` to the current record until the guarded write wins; undefined when the record is missing. */
+  updateAttachment(
+    tenantId: string,
+    attachmentId: string,
+    mutate: (current: AttachmentRecord) => RecordMutation,
+  ): Promise<AttachmentRecord | undefined>;
+  listAttachments(tenantId: string, options: ListAttachmentsOptions): Promise<AttachmentPage>;
+  listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]>;
+}

@@ -1,0 +1,184 @@
+import { odata, RestError, TableClient, type TableEntity, type TableTransactionResponse, type TransactionAction } from '@azure/data-tables';
+
+import { StateConflictError } from '../errors';
+import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
+import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from './StateStore';
+
+const KIND_ATTACHMENT = 'attachment';
+const KIND_EVENT = 'event';
+const MAX_WRITE_ROUNDS = 10;
+
+/**
+ * Attachments in Azure Table Storage: PartitionKey = tenant id, RowKey = attachment id. History events live in the
+ * same partition (RowKey `<attachmentId>~<sequence>`) so a record and its events commit in one transaction.
+ */
+export class TableStateStore implements StateStore {
+  private ready?: Promise<void>;
+
+  constructor(private readonly table: TableClient) {}
+
+  static fromConnectionString(connectionString: string, tableName: string): TableStateStore {
+    // Azurite's http endpoints need the opt-in; real accounts are https and unaffected.
+    const allowInsecureConnection = /(TableEndpoint|DefaultEndpointsProtocol)=http[:;]/i.test(connectionString);
+    return new TableStateStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }));
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async createAttachment(
+    record: AttachmentRecord,
+    events: Omit<HistoryEvent, 'time'>[],
+  ): Promise<{ created: boolean; record: AttachmentRecord }> {
+    await this.ensureTable();
+    const stored = { ...record, eventCount: events.length };
+    const actions: TransactionAction[] = [['create', toEntity(stored)], ...eventActions(record, 0, events, record.createdTime)];
+    try {
+      const response = await this.table.submitTransaction(actions);
+      return { created: true, record: { ...stored, etag: etagOf(response, 0) } };
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+      const existing = await this.getAttachment(record.tenantId, record.attachmentId);
+      if (!existing) throw error;
+      return { created: false, record: existing };
+    }
+  }
+
+  async getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined> {
+    await this.ensureTable();
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(tenantId, attachmentId);
+      return fromEntity(entity);
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  async updateAttachment(
+    tenantId: string,
+    attachmentId: string,
+    mutate: (current: AttachmentRecord) => RecordMutation,
+  ): Promise<AttachmentRecord | undefined> {
+    for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
+      const current = await this.getAttachment(tenantId, attachmentId);
+      if (!current) return undefined;
+      const mutation = mutate(structuredClone(current));
+      if (!mutation) return current;
+      const events = mutation.events ?? [];
+      const next = { ...mutation.record, eventCount: current.eventCount + events.length };
+      const actions: TransactionAction[] = [
+        ['update', toEntity(next), 'Replace', { etag: current.etag }],
+        ...eventActions(next, current.eventCount, events, next.lastUpdatedTime),
+      ];
+      try {
+        const response = await this.table.submitTransaction(actions);
+        return { ...next, etag: etagOf(response, 0) };
+      } catch (error) {
+        // 412: someone else wrote since our read; 409 on an event row: a racing writer took that sequence number.
+        if (!isStatus(error, 412) && !isStatus(error, 409)) throw error;
+      }
+    }
+    throw new StateConflictError(`Attachment ${attachmentId} changed under ${MAX_WRITE_ROUNDS} writes in a row.`, {
+      context: { tenantId, attachmentId },
+    });
+  }
+
+  async listAttachments(tenantId: string, options: ListAttachmentsOptions): Promise<AttachmentPage> {
+    await this.ensureTable();
+    let filter = odata`PartitionKey eq ${tenantId} and kind eq ${KIND_ATTACHMENT}`;
+    if (options.runtimeStatus && options.runtimeStatus.length > 0) {
+      filter += ` and (${options.runtimeStatus.map((s) => odata`runtimeStatus eq ${s}`).join(' or ')})`;
+    }
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: options.pageSize, continuationToken: options.continuationToken });
+    for await (const page of pages) {
+      return { items: page.map(fromEntity), continuationToken: page.continuationToken };
+    }
+    return { items: [] };
+  }
+
+  async listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]> {
+    await this.ensureTable();
+    const prefix = `${attachmentId}~`;
+    const filter = odata`PartitionKey eq ${tenantId} and RowKey ge ${prefix} and RowKey lt ${attachmentId + '\u007f'} and kind eq ${KIND_EVENT}`;
+    const events: HistoryEvent[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      events.push(JSON.parse(String(entity.event)) as HistoryEvent);
+    }
+    return events;
+  }
+}
+
+function eventActions(
+  record: AttachmentRecord,
+  firstSequence: number,
+  events: Omit<HistoryEvent, 'time'>[],
+  time: string,
+): TransactionAction[] {
+  return events.map((event, index) => [
+    'create',
+    {
+      partitionKey: record.tenantId,
+      rowKey: `${record.attachmentId}~${String(firstSequence + index).padStart(8, '0')}`,
+      kind: KIND_EVENT,
+      event: JSON.stringify({ time, ...event }),
+    },
+  ]);
+}
+
+function toEntity(record: AttachmentRecord): TableEntity<Record<string, unknown>> {
+  return {
+    partitionKey: record.tenantId,
+    rowKey: record.attachmentId,
+    kind: KIND_ATTACHMENT,
+    runtimeStatus: record.runtimeStatus,
+    currentStep: record.currentStep ?? '',
+    createdTime: record.createdTime,
+    lastUpdatedTime: record.lastUpdatedTime,
+    cancelRequested: record.cancelRequested,
+    eventCount: record.eventCount,
+    request: JSON.stringify(record.request),
+    steps: JSON.stringify(record.steps),
+    result: JSON.stringify(record.result),
+    lastError: record.lastError ? JSON.stringify(record.lastError) : '',
+  };
+}
+
+function fromEntity(entity: Record<string, unknown>): AttachmentRecord {
+  const json = <T>(key: string): T | undefined => {
+    const value = entity[key];
+    return typeof value === 'string' && value !== '' ? (JSON.parse(value) as T) : undefined;
+  };
+  const currentStep = entity.currentStep;
+  return {
+    tenantId: String(entity.partitionKey),
+    attachmentId: String(entity.rowKey),
+    runtimeStatus: entity.runtimeStatus as AttachmentRecord['runtimeStatus'],
+    currentStep: typeof currentStep === 'string' && currentStep !== '' ? (currentStep as AttachmentRecord['currentStep']) : undefined,
+    createdTime: String(entity.createdTime),
+    lastUpdatedTime: String(entity.lastUpdatedTime),
+    cancelRequested: entity.cancelRequested === true,
+    eventCount: Number(entity.eventCount ?? 0),
+    request: json('request') as AttachmentRecord['request'],
+    steps: json('steps') as AttachmentRecord['steps'],
+    result: json('result') ?? {},
+    lastError: json('lastError'),
+    etag: typeof entity.etag === 'string' ? entity.etag : undefined,
+  };
+}
+
+function etagOf(response: TableTransactionResponse, index: number): string | undefined {
+  return response.subResponses[index]?.etag;
+}
+
+function isStatus(error: unknown, status: number): boolean {
+  if (error instanceof RestError) return error.statusCode === status;
+  return typeof error === 'object' && error !== null && (error as { statusCode?: unknown }).statusCode === status;
+}

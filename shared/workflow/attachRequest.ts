@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+import { type FieldIssue, ValidationError } from '../errors';
+import { isIpv4, parseIpv4 } from './ipv4';
+
+/** Hard limit of container IPs one request may ask for; keeps one NIC PUT and one state row small. */
+export const MAX_CONTAINER_IPS = 256;
+
+/** Tenant and attachment ids end up in table keys, queue messages and run-command names: keep them boring. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const ATTACHMENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** Network Controller resource ids as used in resourceRefs (`VNet1`, `Subnet1`, GUIDs, `Vm_Net0`). */
+export const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Names of configured Network Controllers, mapped to `NC_<NAME>_*` settings. */
+export const CONTROLLER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** ARM machine names: `[a-zA-Z0-9-_.]+` per the HybridCompute spec, bounded. */
+export const MACHINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const RESOURCE_GROUP_PATTERN = /^[A-Za-z0-9_.()-]{1,89}[A-Za-z0-9_()-]$|^[A-Za-z0-9_()-]$/;
+export const SUBSCRIPTION_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Docker network names, also passed to PowerShell as a validated parameter. */
+export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const patterned = (pattern: RegExp, what: string) =>
+  z.string({ error: `must be a string (${what})` }).regex(pattern, { error: `must match ${pattern.source} (${what})` });
+
+export const TenantIdSchema = patterned(TENANT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
+export const AttachmentIdSchema = patterned(ATTACHMENT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
+const ResourceIdSchema = patterned(RESOURCE_ID_PATTERN, 'a Network Controller resourceId');
+
+const Ipv4Schema = z
+  .string({ error: 'must be a string holding an IPv4 address' })
+  .refine(isIpv4, { error: (issue) => ipv4Reason(issue.input) });
+
+function ipv4Reason(input: unknown): string {
+  return typeof input === 'string' && input.includes(':')
+    ? 'IPv6 is not supported; give an IPv4 address'
+    : 'must be an IPv4 address in dotted-quad form, e.g. 192.168.1.101';
+}
+
+const MachineRefSchema = z.strictObject({
+  machineName: patterned(MACHINE_NAME_PATTERN, 'the Arc-enabled machine name'),
+  resourceGroup: patterned(RESOURCE_GROUP_PATTERN, 'an Azure resource group name').optional(),
+  subscriptionId: patterned(SUBSCRIPTION_ID_PATTERN, 'an Azure subscription GUID').optional(),
+});
+
+const NicRefSchema = z
+  .strictObject({ resourceId: ResourceIdSchema.optional(), privateIpAddress: Ipv4Schema.optional() })
+  .refine((nic) => (nic.resourceId === undefined) !== (nic.privateIpAddress === undefined), {
+    error: 'give exactly one of resourceId or privateIpAddress',
+  });
+
+const ContainerIpsSchema = z
+  .strictObject({
+    addresses: z
+      .array(Ipv4Schema)
+      .min(1, { error: 'must list at least one address' })
+      .max(MAX_CONTAINER_IPS, { error: `must list at most ${MAX_CONTAINER_IPS} addresses` })
+      .optional(),
+    range: z.strictObject({ first: Ipv4Schema, last: Ipv4Schema }).optional(),
+    count: z
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(MAX_CONTAINER_IPS, { error: `must be at most ${MAX_CONTAINER_IPS}` })
+      .optional(),
+  })
+  .superRefine((ips, ctx) => {
+    const given = [ips.addresses, ips.range, ips.count].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of addresses, range or count' });
+      return;
+    }
+    if (ips.addresses) {
+      const seen = new Set<string>();
+      ips.addresses.forEach((address, index) => {
+        if (seen.has(address)) ctx.addIssue({ code: 'custom', path: ['addresses', index], message: `duplicate address ${address}` });
+        seen.add(address);
+      });
+    }
+    if (ips.range && isIpv4(ips.range.first) && isIpv4(ips.range.last)) {
+      const size = parseIpv4(ips.range.last) - parseIpv4(ips.range.first) + 1;
+      if (size < 1) ctx.addIssue({ code: 'custom', path: ['range', 'last'], message: 'must not be below range.first' });
+      else if (size > MAX_CONTAINER_IPS)
+        ctx.addIssue({ code: 'custom', path: ['range'], message: `spans ${size} addresses; at most ${MAX_CONTAINER_IPS}` });
+    }
+  });
+
+/**
+ * One attach request, the same for the HTTP API and the entry queue. Every identifier is checked against a safe
+ * pattern here; subnet membership of the addresses is checked once the subnet has been read.
+ */
+export const AttachRequestSchema = z.strictObject({
+  attachmentId: AttachmentIdSchema.optional(),
+  networkController: patterned(CONTROLLER_NAME_PATTERN, 'the name of a configured Network Controller, not a URL').default(
+    'default',
+  ),
+  virtualNetworkId: ResourceIdSchema,
+  subnetId: ResourceIdSchema,
+  nic: NicRefSchema,
+  accessControlListId: ResourceIdSchema.optional(),
+  containerIps: ContainerIpsSchema,
+  hyperVHost: MachineRefSchema,
+  containerHost: MachineRefSchema,
+  network: z.strictObject({
+    name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name'),
+    driver: z.enum(['l2bridge', 'l2tunnel'], { error: 'must be "l2bridge" or "l2tunnel"' }),
+    gateway: Ipv4Schema.optional(),
+  }),
+});
+
+export type AttachRequestInput = z.input<typeof AttachRequestSchema>;
+export type AttachRequest = z.infer<typeof AttachRequestSchema>;
+export type MachineReference = z.infer<typeof MachineRefSchema>;
+
+/** A request as stored: the attachment id is always known. */
+export type AcceptedAttachRequest = AttachRequest & { attachmentId: string };
+
+/** The entry queue's message: the request plus the tenant it belongs to and a schema version. */
+export const AttachQueueMessageSchema = AttachRequestSchema.extend({
+  schemaVersion: z.literal(1, { error: 'must be 1' }).default(1),
+  tenantId: TenantIdSchema,
+});
+export type AttachQueueMessage = z.infer<typeof AttachQueueMessageSchema>;
+
+/** Turns zod issues into `field: reason` pairs with dotted paths, one per problem. */
+export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const field = `${prefix}${path}`.replace(/^\./, '').replaceAll('.[', '[') || '(body)';
+    let reason = issue.message;
+    if (issue.code === 'unrecognized_keys') reason = `unknown field(s): ${issue.keys.join(', ')}`;
+    if (issue.code === 'invalid_type' && issue.input === undefined) reason = 'is required';
+    return { field, reason };
+  });
+}
+
+/** Parses with a schema, throwing a ValidationError that names every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, prefix));
+  return parsed.data as z.infer<S>;
+}

@@ -1,0 +1,215 @@
+import { StepError, ValidationError } from '../errors';
+import type { IpConfiguration, NetworkInterface } from '../networkController/resources';
+import { sameResourceRef } from '../networkController/resources';
+import type { AttachRequest } from './attachRequest';
+import {
+  formatIpv4,
+  type Ipv4Prefix,
+  ipConfigurationIdFor,
+  isReservedInSubnet,
+  lowestFreeAddresses,
+  parseIpv4,
+  prefixContains,
+} from './ipv4';
+
+/** Pure logic of step 1: which addresses, which NIC, and the NIC body to PUT. */
+
+export interface AddressHolder {
+  nicId: string;
+  ipConfigurationId: string;
+}
+
+/** Every static address held by any IP configuration of the controller, with who holds it. */
+export function addressHolders(nics: readonly NetworkInterface[]): Map<string, AddressHolder[]> {
+  const holders = new Map<string, AddressHolder[]>();
+  for (const nic of nics) {
+    for (const ipc of nic.properties.ipConfigurations) {
+      const address = ipc.properties.privateIPAddress;
+      if (!address) continue;
+      const list = holders.get(address) ?? [];
+      list.push({ nicId: nic.resourceId, ipConfigurationId: ipc.resourceId });
+      holders.set(address, list);
+    }
+  }
+  return holders;
+}
+
+/** Finds the one NIC holding `address`; none or several is an error that names what was found. */
+export function findNicByAddress(nics: readonly NetworkInterface[], address: string): NetworkInterface {
+  const matches = nics.filter((nic) =>
+    nic.properties.ipConfigurations.some((ipc) => ipc.properties.privateIPAddress === address),
+  );
+  if (matches.length === 0) {
+    throw new StepError(`No network interface on the Network Controller holds ${address}.`, {
+      code: 'NetworkInterfaceNotFound',
+      retryable: false,
+    });
+  }
+  if (matches.length > 1) {
+    const names = matches.map((nic) => nic.resourceId).join(' and ');
+    throw new StepError(`${address} is held by more than one network interface (${names}); give nic.resourceId instead.`, {
+      code: 'AmbiguousNetworkInterface',
+      retryable: false,
+    });
+  }
+  return matches[0] as NetworkInterface;
+}
+
+export function findNicById(nics: readonly NetworkInterface[], nicId: string): NetworkInterface | undefined {
+  return nics.find((nic) => nic.resourceId.toLowerCase() === nicId.toLowerCase());
+}
+
+/**
+ * The container addresses a request asks for, checked against the subnet. `count` takes the lowest free
+ * addresses, skipping reserved ones and every address held anywhere in the controller.
+ */
+export function resolveContainerAddresses(
+  containerIps: AttachRequest['containerIps'],
+  subnet: Ipv4Prefix,
+  subnetName: string,
+  held: ReadonlySet<string>,
+): string[] {
+  if (containerIps.count !== undefined) {
+    const heldNumbers = new Set([...held].map(parseIpv4));
+    const free = lowestFreeAddresses(subnet, heldNumbers, containerIps.count);
+    if (!free) {
+      throw new StepError(`Subnet ${subnetName} has fewer than ${containerIps.count} free addresses.`, {
+        code: 'SubnetIsFull',
+        retryable: false,
+      });
+    }
+    return free.map(formatIpv4);
+  }
+  let addresses: string[];
+  let field: (index: number) => string;
+  if (containerIps.range) {
+    const first = parseIpv4(containerIps.range.first);
+    const last = parseIpv4(containerIps.range.last);
+    addresses = Array.from({ length: last - first + 1 }, (_, i) => formatIpv4(first + i));
+    field = (i) => (i === 0 ? 'containerIps.range.first' : 'containerIps.range.last');
+  } else {
+    addresses = containerIps.addresses ?? [];
+    field = (i) => `containerIps.addresses[${i}]`;
+  }
+  const outside: { field: string; reason: string }[] = [];
+  addresses.forEach((address, index) => {
+    const value = parseIpv4(address);
+    if (!prefixContains(subnet, value)) {
+      outside.push({ field: field(index), reason: `${address} is not inside subnet ${subnetName} (${describe(subnet)})` });
+    } else if (isReservedInSubnet(subnet, value)) {
+      outside.push({
+        field: field(index),
+        reason: `${address} is reserved in ${describe(subnet)} (network, gateway or broadcast address)`,
+      });
+    }
+  });
+  if (outside.length > 0) {
+    // Ranges report each bad end once, not once per address.
+    const unique = [...new Map(outside.map((o) => [o.field, o])).values()];
+    throw new ValidationError(unique, { code: 'PrivateIPAddressNotInSubnet' });
+  }
+  return addresses;
+}
+
+function describe(prefix: Ipv4Prefix): string {
+  return `${formatIpv4(prefix.network)}/${prefix.length}`;
+}
+
+export interface MergeInput {
+  nic: NetworkInterface;
+  addresses: readonly string[];
+  subnetRef: string;
+  aclRef?: string;
+  /** Who holds each address across the controller, from the same read as `nic` when available. */
+  holders?: ReadonlyMap<string, readonly AddressHolder[]>;
+}
+
+export interface MergeResult {
+  /** The whole NIC to PUT, or undefined when every address is already there. */
+  body?: NetworkInterface;
+  added: string[];
+  alreadyPresent: string[];
+}
+
+/**
+ * Appends one static IP configuration per address to the NIC. Existing configurations stay as they are; an
+ * address already on this NIC under its `IP_a_b_c_d` id is skipped (a re-run), anything else holding it is a
+ * conflict reported with the controller's own code before any write.
+ */
+export function mergeIpConfigurations(input: MergeInput): MergeResult {
+  const { nic } = input;
+  const existing = nic.properties.ipConfigurations;
+  const added: string[] = [];
+  const alreadyPresent: string[] = [];
+  const conflicts: string[] = [];
+  const additions: IpConfiguration[] = [];
+  for (const address of input.addresses) {
+    const id = ipConfigurationIdFor(address);
+    const sameId = existing.find((ipc) => ipc.resourceId.toLowerCase() === id.toLowerCase());
+    const sameAddress = existing.find((ipc) => ipc.properties.privateIPAddress === address);
+    if (sameId && sameId === sameAddress) {
+      alreadyPresent.push(address);
+      continue;
+    }
+    if (sameAddress) {
+      conflicts.push(`${address} (held by ${nic.resourceId}/${sameAddress.resourceId})`);
+      continue;
+    }
+    if (sameId) {
+      conflicts.push(`${address} (${nic.resourceId} already has ${id} for ${sameId.properties.privateIPAddress ?? 'no address'})`);
+      continue;
+    }
+    const others = (input.holders?.get(address) ?? []).filter((h) => h.nicId.toLowerCase() !== nic.resourceId.toLowerCase());
+    if (others.length > 0) {
+      conflicts.push(`${address} (held by ${others.map((h) => `${h.nicId}/${h.ipConfigurationId}`).join(', ')})`);
+      continue;
+    }
+    added.push(address);
+    additions.push({
+      resourceId: id,
+      properties: {
+        privateIPAddress: address,
+        privateIPAllocationMethod: 'Static',
+        subnet: { resourceRef: input.subnetRef },
+        ...(input.aclRef ? { accessControlList: { resourceRef: input.aclRef } } : {}),
+      },
+    });
+  }
+  if (conflicts.length > 0) {
+    throw new StepError(`Addresses already in use: ${conflicts.join('; ')}.`, {
+      code: 'PrivateIPAddressInUse',
+      source: 'NetworkController',
+      retryable: false,
+    });
+  }
+  if (additions.length === 0) return { added, alreadyPresent };
+  return { body: writableNic(nic, [...existing.map(writableIpConfiguration), ...additions]), added, alreadyPresent };
+}
+
+/** A NIC as a PUT body: read-only envelope and state fields removed, everything else kept. */
+function writableNic(nic: NetworkInterface, ipConfigurations: IpConfiguration[]): NetworkInterface {
+  const { resourceRef: _ref, etag: _etag, instanceId: _instance, properties, ...rest } = nic;
+  const { provisioningState: _p, configurationState: _c, ...writable } = properties;
+  return { ...rest, properties: { ...stripReadOnly(writable), ipConfigurations } };
+}
+
+function writableIpConfiguration(ipc: IpConfiguration): IpConfiguration {
+  const { resourceRef: _ref, etag: _etag, instanceId: _instance, properties, ...rest } = ipc;
+  const { provisioningState: _p, ...writable } = properties;
+  return { ...rest, properties: writable };
+}
+
+const READ_ONLY_NIC_PROPERTIES = ['server', 'serviceInsertionElements', 'runningState'];
+
+function stripReadOnly<T extends Record<string, unknown>>(properties: T): T {
+  return Object.fromEntries(Object.entries(properties).filter(([key]) => !READ_ONLY_NIC_PROPERTIES.includes(key))) as T;
+}
+
+/** Checks that every address sits on the NIC under its expected id and subnet. */
+export function missingAddresses(nic: NetworkInterface, addresses: readonly string[], subnetRef: string): string[] {
+  return addresses.filter((address) => {
+    const ipc = nic.properties.ipConfigurations.find((c) => c.properties.privateIPAddress === address);
+    return !ipc || ipc.resourceId.toLowerCase() !== ipConfigurationIdFor(address).toLowerCase() ||
+      !sameResourceRef(ipc.properties.subnet?.resourceRef, subnetRef);
+  });
+}

@@ -1,0 +1,26 @@
+import type { OperationOptions } from '../networkController/NetworkControllerClient';
+import type { AcceptedAttachRequest } from './attachRequest';
+import type { AttachmentResult } from './records';
+
+/** What a step sees of the attachment it works on; I/O comes in through the step's own deps. */
+export interface StepRunContext<C extends Record<string, unknown>> {
+  tenantId: string;
+  attachmentId: string;
+  request: AcceptedAttachRequest;
+  /** What earlier steps produced (NIC, subnet prefix...). */
+  result: AttachmentResult;
+  /** This step's checkpoint from an earlier delivery, if any. */
+  checkpoint?: C;
+  /** Stores the checkpoint now (etag-guarded), before the step makes a change that a redelivery must not repeat. */
+  saveCheckpoint(checkpoint: C): Promise<void>;
+  /** How long this invocation may wait for a remote operation before handing over to a delayed re-check. */
+  inlineWaitInMs: number;
+  options: OperationOptions;
+  nowInMs(): number;
+  sleep(ms: number): Promise<void>;
+  log(message: string): void;
+}
+
+export type StepOutcome<C extends Record<string, unknown>> =
+  | { kind: 'succeeded'; result: AttachmentResult; detail: Record<string, unknown> }
+  | { kind: 'waiting'; checkpoint: C; checkAfterInMs: number; message: string };

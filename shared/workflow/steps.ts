@@ -1,0 +1,39 @@
+/**
+ * The step table: the order of the workflow and the queue of each step. It is the one place that changes when a
+ * step is added; handlers, status and routing all read it.
+ */
+export const ATTACH_REQUESTS_QUEUE = 'attach-requests';
+
+export const STEPS = [
+  { name: 'addIpConfigurations', queueName: 'step-add-ip-configurations', title: 'Add IP configurations to the VM NIC' },
+] as const;
+
+export type StepDefinition = (typeof STEPS)[number];
+export type StepName = StepDefinition['name'];
+
+export const STEP_NAMES: readonly StepName[] = STEPS.map((s) => s.name);
+
+export function stepDefinition(name: StepName): StepDefinition {
+  const found = STEPS.find((s) => s.name === name);
+  if (!found) throw new RangeError(`Unknown step ${String(name)}`);
+  return found;
+}
+
+export function firstStep(): StepDefinition {
+  return STEPS[0];
+}
+
+/** The step after `name`, or undefined when `name` is the last one. */
+export function nextStep(name: StepName): StepDefinition | undefined {
+  const index = STEPS.findIndex((s) => s.name === name);
+  return STEPS[index + 1];
+}
+
+export function isStepName(value: unknown): value is StepName {
+  return typeof value === 'string' && STEP_NAMES.includes(value as StepName);
+}
+
+/** The poison queue the Functions host moves a message to after its last failed delivery. */
+export function poisonQueueOf(queueName: string): string {
+  return `${queueName}-poison`;
+}
