@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-import { CONTROLLER_NAME_PATTERN } from './workflow/attachRequest';
 import { ConfigError } from './errors';
+import { CONTROLLER_NAME_PATTERN } from './workflow/attachRequest';
 
 /** App-setting names used by bindings (`connection`), which must be names, never values. */
 export const STORAGE_CONNECTION_SETTING = 'AzureWebJobsStorage';
@@ -36,13 +36,18 @@ const tableName = (fallback: string) =>
     .default(fallback);
 
 const GlobalSettingsSchema = z.object({
-  APP_ENVIRONMENT: z.enum(['Production', 'Development'], { error: 'must be Production or Development' }).default('Production'),
-  [STORAGE_CONNECTION_SETTING]: z.string({ error: 'is required (a storage connection string)' }).min(1, { error: 'is required' }),
+  APP_ENVIRONMENT: z
+    .enum(['Production', 'Development'], { error: 'must be Production or Development' })
+    .default('Production'),
+  [STORAGE_CONNECTION_SETTING]: z
+    .string({ error: 'is required (a storage connection string)' })
+    .min(1, { error: 'is required' }),
   STATE_TABLE_NAME: tableName('attachments'),
   // The host's own override key for host.json, so the app and the host agree on the last delivery.
   AzureFunctionsJobHost__extensions__queues__maxDequeueCount: numberSetting(5, 1, 100),
   STEP_INLINE_WAIT_MS: numberSetting(5_000, 0, 60_000),
-  STEP_RECHECK_DELAY_MS: numberSetting(2_000, 0, 600_000),
+  // Longer than host.json functionTimeout (5 min): a live invocation's step is never run twice at once.
+  STEP_LEASE_MS: numberSetting(360_000, 1_000, 3_600_000),
   STATUS_RETRY_AFTER_SECONDS: numberSetting(2, 1, 3_600),
   LIST_PAGE_SIZE_MAX: numberSetting(100, 1, 1_000),
   NETWORK_CONTROLLER_TIMEOUT_MS: numberSetting(30_000, 100, 600_000),
@@ -58,7 +63,7 @@ export interface AppConfig {
   storageConnectionString: string;
   tables: { state: string };
   maxDequeueCount: number;
-  step: { inlineWaitInMs: number; recheckDelayInMs: number };
+  step: { inlineWaitInMs: number; leaseInMs: number };
   http: { statusRetryAfterInSeconds: number; listPageSizeMax: number };
   networkControllerDefaults: {
     timeoutInMs: number;
@@ -107,7 +112,8 @@ function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, proble
       const certPem = get('CLIENT_CERT_PEM');
       const keyPem = get('CLIENT_KEY_PEM');
       const pfxBase64 = get('CLIENT_PFX_BASE64');
-      if (pfxBase64 && !certPem && !keyPem) auth = { mode: 'x509', pfxBase64, pfxPassphrase: get('CLIENT_PFX_PASSPHRASE') };
+      if (pfxBase64 && !certPem && !keyPem)
+        auth = { mode: 'x509', pfxBase64, pfxPassphrase: get('CLIENT_PFX_PASSPHRASE') };
       else if (certPem && keyPem && !pfxBase64) auth = { mode: 'x509', certPem, keyPem };
       else
         problems.push(
@@ -126,7 +132,13 @@ function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, proble
         `${prefix}INSECURE_SKIP_TLS_VERIFY: refusing to turn TLS verification off outside APP_ENVIRONMENT=Development; set ${prefix}CA_PEM to trust a private CA instead`,
       );
     }
-    controllers.set(name, { name, url: url.replace(/\/+$/, ''), auth, caCertPem: get('CA_PEM'), insecureSkipTlsVerify });
+    controllers.set(name, {
+      name,
+      url: url.replace(/\/+$/, ''),
+      auth,
+      caCertPem: get('CA_PEM'),
+      insecureSkipTlsVerify,
+    });
   }
   return controllers;
 }
@@ -150,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     storageConnectionString: s[STORAGE_CONNECTION_SETTING],
     tables: { state: s.STATE_TABLE_NAME },
     maxDequeueCount: s.AzureFunctionsJobHost__extensions__queues__maxDequeueCount,
-    step: { inlineWaitInMs: s.STEP_INLINE_WAIT_MS, recheckDelayInMs: s.STEP_RECHECK_DELAY_MS },
+    step: { inlineWaitInMs: s.STEP_INLINE_WAIT_MS, leaseInMs: s.STEP_LEASE_MS },
     http: { statusRetryAfterInSeconds: s.STATUS_RETRY_AFTER_SECONDS, listPageSizeMax: s.LIST_PAGE_SIZE_MAX },
     networkControllerDefaults: {
       timeoutInMs: s.NETWORK_CONTROLLER_TIMEOUT_MS,

@@ -150,7 +150,10 @@ export class NetworkControllerClient {
     }
     const normalized = url.origin + url.pathname;
     // Follow only the controller's own operations resource, never a host or path the response chose.
-    if (url.origin !== this.origin || !normalized.toLowerCase().startsWith(this.endpoint.toLowerCase() + '/operations/')) {
+    if (
+      url.origin !== this.origin ||
+      !normalized.toLowerCase().startsWith(this.endpoint.toLowerCase() + '/operations/')
+    ) {
       throw this.protocolError(`operation URL ${url.origin}${url.pathname} is not on this controller`, '/operations');
     }
     return this.endpoint + normalized.slice(this.endpoint.length);
@@ -169,13 +172,21 @@ export class NetworkControllerClient {
   private parse<T extends z.ZodType>(schema: T, response: AxiosResponse, path: string): z.infer<T> {
     const parsed = schema.safeParse(response.data);
     if (!parsed.success) {
-      throw this.protocolError(`unexpected response shape from ${path}: ${parsed.error.issues[0]?.message ?? ''}`, path);
+      throw this.protocolError(
+        `unexpected response shape from ${path}: ${parsed.error.issues[0]?.message ?? ''}`,
+        path,
+      );
     }
-    return parsed.data as z.infer<T>;
+    return parsed.data;
   }
 
   private protocolError(message: string, path: string): RemoteServiceError {
-    return new RemoteServiceError(message, { source: 'NetworkController', code: 'UnexpectedResponse', retryable: false, path });
+    return new RemoteServiceError(message, {
+      source: 'NetworkController',
+      code: 'UnexpectedResponse',
+      retryable: false,
+      path,
+    });
   }
 
   private async send(
@@ -213,7 +224,13 @@ export class NetworkControllerClient {
         maxRetryDelayInMs: this.maxRetryDelayInMs,
         retryAfterInMs,
       });
-      this.onRetry?.({ method, path, attempt: attempt + 1, delayInMs, reason: `${failure.statusCode ?? 'network'} ${failure.code}` });
+      this.onRetry?.({
+        method,
+        path,
+        attempt: attempt + 1,
+        delayInMs,
+        reason: `${failure.statusCode ?? 'network'} ${failure.code}`,
+      });
       await sleep(delayInMs, options.abortSignal);
     }
   }
@@ -229,7 +246,9 @@ interface ControllerErrorBody {
 }
 
 function remoteErrorFrom(response: AxiosResponse, method: string, path: string): RemoteServiceError {
-  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as ControllerErrorBody;
+  const body = (
+    typeof response.data === 'object' && response.data !== null ? response.data : {}
+  ) as ControllerErrorBody;
   const code = typeof body.error?.code === 'string' ? body.error.code : `Http${response.status}`;
   const message =
     typeof body.error?.message === 'string'
@@ -237,8 +256,8 @@ function remoteErrorFrom(response: AxiosResponse, method: string, path: string):
       : `Network Controller answered ${response.status} to ${method} ${path}`;
   const details = Array.isArray(body.error?.details)
     ? (body.error.details as { code?: unknown; message?: unknown }[]).map((d) => ({
-        code: String(d.code ?? ''),
-        message: String(d.message ?? ''),
+        code: typeof d.code === 'string' ? d.code : '',
+        message: typeof d.message === 'string' ? d.message : '',
       }))
     : undefined;
   return new RemoteServiceError(message, {

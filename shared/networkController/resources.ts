@@ -24,7 +24,9 @@ export type IpConfiguration = z.infer<typeof IpConfigurationSchema>;
 export const ConfigurationStateSchema = z.looseObject({
   status: z.string(),
   detailedInfo: z
-    .array(z.looseObject({ source: z.string().optional(), message: z.string().optional(), code: z.string().optional() }))
+    .array(
+      z.looseObject({ source: z.string().optional(), message: z.string().optional(), code: z.string().optional() }),
+    )
     .optional(),
   lastUpdatedTime: z.string().optional(),
 });

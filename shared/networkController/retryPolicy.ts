@@ -1,7 +1,8 @@
 /** Which Network Controller answers can succeed when the same request is sent again; pure. */
 
 /** Codes that mean the request itself is wrong: sending it again gives the same answer, whatever the status. */
-const PERMANENT_CODE = /^(PrivateIPAddress|PrivateMac|Invalid|Subnet|IsHostVirtualNetworkInterface|PrivateIp|Referenced|NotFound|BadRequest|Duplicate|Nic|InUse|Forbidden|Unauthorized|PreconditionFailed)/i;
+const PERMANENT_CODE =
+  /^(PrivateIPAddress|PrivateMac|Invalid|Subnet|IsHostVirtualNetworkInterface|PrivateIp|Referenced|NotFound|BadRequest|Duplicate|Nic|InUse|Forbidden|Unauthorized|PreconditionFailed)/i;
 
 export function isPermanentErrorCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_CODE.test(code);

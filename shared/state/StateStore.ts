@@ -20,7 +20,10 @@ export interface AttachmentPage {
  */
 export interface StateStore {
   /** Creates the record unless one with the same keys exists; then returns the stored one and `created: false`. */
-  createAttachment(record: AttachmentRecord, events: Omit<HistoryEvent, 'time'>[]): Promise<{ created: boolean; record: AttachmentRecord }>;
+  createAttachment(
+    record: AttachmentRecord,
+    events: Omit<HistoryEvent, 'time'>[],
+  ): Promise<{ created: boolean; record: AttachmentRecord }>;
   getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
   /** Applies `mutate` to the current record until the guarded write wins; undefined when the record is missing. */
   updateAttachment(

@@ -1,4 +1,11 @@
-import { odata, RestError, TableClient, type TableEntity, type TableTransactionResponse, type TransactionAction } from '@azure/data-tables';
+import {
+  odata,
+  RestError,
+  TableClient,
+  type TableEntity,
+  type TableTransactionResponse,
+  type TransactionAction,
+} from '@azure/data-tables';
 
 import { StateConflictError } from '../errors';
 import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
@@ -20,7 +27,9 @@ export class TableStateStore implements StateStore {
   static fromConnectionString(connectionString: string, tableName: string): TableStateStore {
     // Azurite's http endpoints need the opt-in; real accounts are https and unaffected.
     const allowInsecureConnection = /(TableEndpoint|DefaultEndpointsProtocol)=http[:;]/i.test(connectionString);
-    return new TableStateStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }));
+    return new TableStateStore(
+      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }),
+    );
   }
 
   private ensureTable(): Promise<void> {
@@ -37,7 +46,10 @@ export class TableStateStore implements StateStore {
   ): Promise<{ created: boolean; record: AttachmentRecord }> {
     await this.ensureTable();
     const stored = { ...record, eventCount: events.length };
-    const actions: TransactionAction[] = [['create', toEntity(stored)], ...eventActions(record, 0, events, record.createdTime)];
+    const actions: TransactionAction[] = [
+      ['create', toEntity(stored)],
+      ...eventActions(record, 0, events, record.createdTime),
+    ];
     try {
       const response = await this.table.submitTransaction(actions);
       return { created: true, record: { ...stored, etag: etagOf(response, 0) } };
@@ -161,7 +173,10 @@ function fromEntity(entity: Record<string, unknown>): AttachmentRecord {
     tenantId: String(entity.partitionKey),
     attachmentId: String(entity.rowKey),
     runtimeStatus: entity.runtimeStatus as AttachmentRecord['runtimeStatus'],
-    currentStep: typeof currentStep === 'string' && currentStep !== '' ? (currentStep as AttachmentRecord['currentStep']) : undefined,
+    currentStep:
+      typeof currentStep === 'string' && currentStep !== ''
+        ? (currentStep as AttachmentRecord['currentStep'])
+        : undefined,
     createdTime: String(entity.createdTime),
     lastUpdatedTime: String(entity.lastUpdatedTime),
     cancelRequested: entity.cancelRequested === true,

@@ -4,7 +4,14 @@ import type { NetworkInterface } from '../networkController/resources';
 import { aclPath, subnetPath } from '../networkController/resources';
 import type { AcceptedAttachRequest } from './attachRequest';
 import { firstHostAddress, formatIpv4, ipConfigurationIdFor, parseIpv4Cidr } from './ipv4';
-import { addressHolders, findNicByAddress, findNicById, mergeIpConfigurations, missingAddresses, resolveContainerAddresses } from './nicMerge';
+import {
+  addressHolders,
+  findNicByAddress,
+  findNicById,
+  mergeIpConfigurations,
+  missingAddresses,
+  resolveContainerAddresses,
+} from './nicMerge';
 import type { AttachmentResult } from './records';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
@@ -31,7 +38,7 @@ export interface AddIpConfigurationsCheckpoint extends Record<string, unknown> {
 export interface AddIpConfigurationsDeps {
   networkController: NetworkControllerApi;
   /** A stable GUID for a seed, so a repeated write is recognised by the controller as a retry. */
-  stableUuid(seed: string): string;
+  stableUuid: (seed: string) => string;
   pollIntervalInMs: number;
   operationTimeoutInMs: number;
 }
@@ -68,7 +75,12 @@ export async function addIpConfigurations(
     const nics = await nc.listNetworkInterfaces(run.options);
     const nic = locateNic(nics, request);
     const holders = addressHolders(nics);
-    const addresses = resolveContainerAddresses(request.containerIps, prefix, request.subnetId, new Set(holders.keys()));
+    const addresses = resolveContainerAddresses(
+      request.containerIps,
+      prefix,
+      request.subnetId,
+      new Set(holders.keys()),
+    );
     checkpoint = {
       nicId: nic.resourceId,
       addresses,
@@ -109,7 +121,9 @@ export async function addIpConfigurations(
     } catch (error) {
       const raced =
         error instanceof RemoteServiceError &&
-        (error.statusCode === 412 || error.code === 'AnotherOperationInProgress' || error.code === 'PreconditionFailed');
+        (error.statusCode === 412 ||
+          error.code === 'AnotherOperationInProgress' ||
+          error.code === 'PreconditionFailed');
       if (!raced || round + 1 >= MAX_MERGE_ROUNDS) throw error;
       run.log(`NIC ${checkpoint.nicId} changed or is busy (${error.code}); reading it again (round ${round + 2})`);
       if (error.code === 'AnotherOperationInProgress') await run.sleep(deps.pollIntervalInMs);
@@ -175,7 +189,12 @@ async function followOperation(
       );
     }
     if (run.nowInMs() + deps.pollIntervalInMs > inlineDeadline) {
-      return { kind: 'waiting', checkpoint, checkAfterInMs: deps.pollIntervalInMs, message: `operation ${operation.url}` };
+      return {
+        kind: 'waiting',
+        checkpoint,
+        checkAfterInMs: deps.pollIntervalInMs,
+        message: `operation ${operation.url}`,
+      };
     }
     await run.sleep(deps.pollIntervalInMs);
   }
@@ -207,7 +226,11 @@ function finish(
   const prefix = parseIpv4Cidr(checkpoint.addressPrefix);
   const result: AttachmentResult = {
     networkInterface: { resourceId: nic.resourceId, resourceRef: nic.resourceRef },
-    subnet: { resourceRef: checkpoint.subnetRef, addressPrefix: checkpoint.addressPrefix, gateway: formatIpv4(firstHostAddress(prefix)) },
+    subnet: {
+      resourceRef: checkpoint.subnetRef,
+      addressPrefix: checkpoint.addressPrefix,
+      gateway: formatIpv4(firstHostAddress(prefix)),
+    },
     ipConfigurations: checkpoint.addresses.map((address) => ({
       resourceId: ipConfigurationIdFor(address),
       privateIPAddress: address,

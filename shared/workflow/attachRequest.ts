@@ -73,7 +73,8 @@ const ContainerIpsSchema = z
     if (ips.addresses) {
       const seen = new Set<string>();
       ips.addresses.forEach((address, index) => {
-        if (seen.has(address)) ctx.addIssue({ code: 'custom', path: ['addresses', index], message: `duplicate address ${address}` });
+        if (seen.has(address))
+          ctx.addIssue({ code: 'custom', path: ['addresses', index], message: `duplicate address ${address}` });
         seen.add(address);
       });
     }
@@ -81,7 +82,11 @@ const ContainerIpsSchema = z
       const size = parseIpv4(ips.range.last) - parseIpv4(ips.range.first) + 1;
       if (size < 1) ctx.addIssue({ code: 'custom', path: ['range', 'last'], message: 'must not be below range.first' });
       else if (size > MAX_CONTAINER_IPS)
-        ctx.addIssue({ code: 'custom', path: ['range'], message: `spans ${size} addresses; at most ${MAX_CONTAINER_IPS}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['range'],
+          message: `spans ${size} addresses; at most ${MAX_CONTAINER_IPS}`,
+        });
     }
   });
 
@@ -91,9 +96,10 @@ const ContainerIpsSchema = z
  */
 export const AttachRequestSchema = z.strictObject({
   attachmentId: AttachmentIdSchema.optional(),
-  networkController: patterned(CONTROLLER_NAME_PATTERN, 'the name of a configured Network Controller, not a URL').default(
-    'default',
-  ),
+  networkController: patterned(
+    CONTROLLER_NAME_PATTERN,
+    'the name of a configured Network Controller, not a URL',
+  ).default('default'),
   virtualNetworkId: ResourceIdSchema,
   subnetId: ResourceIdSchema,
   nic: NicRefSchema,
@@ -138,5 +144,5 @@ export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, prefix));
-  return parsed.data as z.infer<S>;
+  return parsed.data;
 }

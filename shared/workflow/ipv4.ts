@@ -43,7 +43,8 @@ export function parseIpv4Cidr(text: string): Ipv4Prefix {
   const size = 2 ** (32 - length);
   const value = parseIpv4(address);
   const network = value - (value % size);
-  if (network !== value) throw new RangeError(`"${text}" has host bits set; the prefix is ${formatIpv4(network)}/${length}`);
+  if (network !== value)
+    throw new RangeError(`"${text}" has host bits set; the prefix is ${formatIpv4(network)}/${length}`);
   return { network, length, size, broadcast: network + size - 1 };
 }
 
@@ -68,7 +69,11 @@ export function isReservedInSubnet(prefix: Ipv4Prefix, address: number): boolean
  * The lowest `count` addresses of the subnet that are neither reserved nor in `held`, or undefined when the
  * subnet has fewer free addresses than asked for.
  */
-export function lowestFreeAddresses(prefix: Ipv4Prefix, held: ReadonlySet<number>, count: number): number[] | undefined {
+export function lowestFreeAddresses(
+  prefix: Ipv4Prefix,
+  held: ReadonlySet<number>,
+  count: number,
+): number[] | undefined {
   const chosen: number[] = [];
   for (let address = prefix.network; address <= prefix.broadcast && chosen.length < count; address++) {
     if (!isReservedInSubnet(prefix, address) && !held.has(address)) chosen.push(address);

@@ -4,8 +4,8 @@ import { sameResourceRef } from '../networkController/resources';
 import type { AttachRequest } from './attachRequest';
 import {
   formatIpv4,
-  type Ipv4Prefix,
   ipConfigurationIdFor,
+  type Ipv4Prefix,
   isReservedInSubnet,
   lowestFreeAddresses,
   parseIpv4,
@@ -47,10 +47,13 @@ export function findNicByAddress(nics: readonly NetworkInterface[], address: str
   }
   if (matches.length > 1) {
     const names = matches.map((nic) => nic.resourceId).join(' and ');
-    throw new StepError(`${address} is held by more than one network interface (${names}); give nic.resourceId instead.`, {
-      code: 'AmbiguousNetworkInterface',
-      retryable: false,
-    });
+    throw new StepError(
+      `${address} is held by more than one network interface (${names}); give nic.resourceId instead.`,
+      {
+        code: 'AmbiguousNetworkInterface',
+        retryable: false,
+      },
+    );
   }
   return matches[0] as NetworkInterface;
 }
@@ -95,7 +98,10 @@ export function resolveContainerAddresses(
   addresses.forEach((address, index) => {
     const value = parseIpv4(address);
     if (!prefixContains(subnet, value)) {
-      outside.push({ field: field(index), reason: `${address} is not inside subnet ${subnetName} (${describe(subnet)})` });
+      outside.push({
+        field: field(index),
+        reason: `${address} is not inside subnet ${subnetName} (${describe(subnet)})`,
+      });
     } else if (isReservedInSubnet(subnet, value)) {
       outside.push({
         field: field(index),
@@ -156,10 +162,14 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
       continue;
     }
     if (sameId) {
-      conflicts.push(`${address} (${nic.resourceId} already has ${id} for ${sameId.properties.privateIPAddress ?? 'no address'})`);
+      conflicts.push(
+        `${address} (${nic.resourceId} already has ${id} for ${sameId.properties.privateIPAddress ?? 'no address'})`,
+      );
       continue;
     }
-    const others = (input.holders?.get(address) ?? []).filter((h) => h.nicId.toLowerCase() !== nic.resourceId.toLowerCase());
+    const others = (input.holders?.get(address) ?? []).filter(
+      (h) => h.nicId.toLowerCase() !== nic.resourceId.toLowerCase(),
+    );
     if (others.length > 0) {
       conflicts.push(`${address} (held by ${others.map((h) => `${h.nicId}/${h.ipConfigurationId}`).join(', ')})`);
       continue;
@@ -209,7 +219,10 @@ function stripReadOnly<T extends Record<string, unknown>>(properties: T): T {
 export function missingAddresses(nic: NetworkInterface, addresses: readonly string[], subnetRef: string): string[] {
   return addresses.filter((address) => {
     const ipc = nic.properties.ipConfigurations.find((c) => c.properties.privateIPAddress === address);
-    return !ipc || ipc.resourceId.toLowerCase() !== ipConfigurationIdFor(address).toLowerCase() ||
-      !sameResourceRef(ipc.properties.subnet?.resourceRef, subnetRef);
+    return (
+      !ipc ||
+      ipc.resourceId.toLowerCase() !== ipConfigurationIdFor(address).toLowerCase() ||
+      !sameResourceRef(ipc.properties.subnet?.resourceRef, subnetRef)
+    );
   });
 }

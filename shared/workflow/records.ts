@@ -21,6 +21,9 @@ export interface StepState {
   detail?: Record<string, unknown>;
   /** Internal checkpoint of a step in progress (chosen addresses, the operation being followed). */
   checkpoint?: Record<string, unknown>;
+  /** The invocation working on the step and until when; a duplicate delivery leaves a live lease alone. */
+  leaseOwner?: string;
+  leaseExpiresAtInMs?: number;
 }
 
 export interface AttachmentResult {

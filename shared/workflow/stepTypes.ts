@@ -16,8 +16,8 @@ export interface StepRunContext<C extends Record<string, unknown>> {
   /** How long this invocation may wait for a remote operation before handing over to a delayed re-check. */
   inlineWaitInMs: number;
   options: OperationOptions;
-  nowInMs(): number;
-  sleep(ms: number): Promise<void>;
+  nowInMs: () => number;
+  sleep: (ms: number) => Promise<void>;
   log(message: string): void;
 }
 

@@ -5,7 +5,11 @@
 export const ATTACH_REQUESTS_QUEUE = 'attach-requests';
 
 export const STEPS = [
-  { name: 'addIpConfigurations', queueName: 'step-add-ip-configurations', title: 'Add IP configurations to the VM NIC' },
+  {
+    name: 'addIpConfigurations',
+    queueName: 'step-add-ip-configurations',
+    title: 'Add IP configurations to the VM NIC',
+  },
 ] as const;
 
 export type StepDefinition = (typeof STEPS)[number];

@@ -1,0 +1,78 @@
+import type { InvocationContext } from '@azure/functions';
+
+import { submitAttachment, type SubmitDeps } from '../shared/api/submitAttachment';
+import { STORAGE_CONNECTION_SETTING } from '../shared/config';
+import { getDeps } from '../shared/deps';
+import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
+import { stepQueueOutput } from '../shared/hosting/stepFunction';
+import { newAttachmentId } from '../shared/ids';
+import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
+import { stepMessage } from '../shared/workflow/messages';
+import { ATTACH_REQUESTS_QUEUE, firstStep, poisonQueueOf } from '../shared/workflow/steps';
+
+const firstStepQueue = stepQueueOutput(firstStep().name);
+
+export interface AcceptAttachRequestDeps extends SubmitDeps {
+  sendToPoison: (message: unknown) => Promise<void>;
+}
+
+/**
+ * Entry point for producers that enqueue attach requests directly: the same request as the HTTP API plus
+ * `tenantId`. An invalid message can never succeed, so it goes straight to the poison queue with its reason logged.
+ */
+export function makeAcceptAttachRequestHandler(deps: () => AcceptAttachRequestDeps) {
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const d = deps();
+    const candidate =
+      typeof message === 'object' && message !== null && !Array.isArray(message)
+        ? { ...(message as Record<string, unknown>) }
+        : undefined;
+    const tenant = TenantIdSchema.safeParse(candidate?.tenantId);
+    let reason: string | undefined;
+    if (!candidate) reason = '(message): must be a JSON object';
+    else if (!tenant.success)
+      reason = toFieldIssues(tenant.error, 'tenantId')
+        .map((i) => `${i.field}: ${i.reason}`)
+        .join('; ');
+    else if (candidate.schemaVersion !== undefined && candidate.schemaVersion !== 1)
+      reason = 'schemaVersion: must be 1';
+    if (candidate) {
+      delete candidate.tenantId;
+      delete candidate.schemaVersion;
+    }
+    const outcome =
+      reason === undefined && tenant.success ? await submitAttachment(d, tenant.data, candidate) : undefined;
+    if (outcome?.kind === 'invalid') reason = outcome.issues.map((i) => `${i.field}: ${i.reason}`).join('; ');
+    if (outcome?.kind === 'conflict')
+      reason = `attachmentId: ${outcome.record.attachmentId} already exists with a different request`;
+    if (reason !== undefined || !outcome || outcome.kind !== 'accepted' || !tenant.success) {
+      context.error(
+        `Attach request rejected and moved to ${poisonQueueOf(ATTACH_REQUESTS_QUEUE)}: ${reason ?? 'invalid'}`,
+      );
+      await d.sendToPoison(message);
+      return;
+    }
+    if (outcome.created) {
+      context.extraOutputs.set(firstStepQueue, stepMessage(tenant.data, outcome.record.attachmentId, firstStep().name));
+      context.info(`[${tenant.data}/${outcome.record.attachmentId}] accepted from the queue`);
+    } else {
+      context.info(`[${tenant.data}/${outcome.record.attachmentId}] already known; not started again`);
+    }
+  };
+}
+
+registerStorageQueueFunction('acceptAttachRequest', {
+  queueName: ATTACH_REQUESTS_QUEUE,
+  connection: STORAGE_CONNECTION_SETTING,
+  extraOutputs: [firstStepQueue],
+  handler: makeAcceptAttachRequestHandler(() => {
+    const app = getDeps();
+    return {
+      store: app.store,
+      knownControllers: new Set(app.config.networkControllers.keys()),
+      newAttachmentId,
+      nowInMs: app.nowInMs,
+      sendToPoison: (message) => app.queues.send(poisonQueueOf(ATTACH_REQUESTS_QUEUE), message),
+    };
+  }),
+});

@@ -1,0 +1,67 @@
+import type { InvocationContext } from '@azure/functions';
+
+import { STORAGE_CONNECTION_SETTING } from '../shared/config';
+import { getDeps } from '../shared/deps';
+import type { ErrorInfo } from '../shared/errors';
+import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
+import type { StateStore } from '../shared/state/StateStore';
+import { StepMessageSchema } from '../shared/workflow/messages';
+import { isTerminal } from '../shared/workflow/records';
+import { poisonQueueOf, STEPS } from '../shared/workflow/steps';
+
+/**
+ * The host moves a message to `<queue>-poison` after its last failed delivery, and tells nobody. The step handler
+ * marks attachments Failed on the last delivery itself; this catches what it could not (a crash, storage down),
+ * so no attachment stays Running forever.
+ */
+export function makeFailPoisonedStepHandler(deps: () => { store: StateStore; nowInMs: () => number }) {
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const parsed = StepMessageSchema.safeParse(message);
+    if (!parsed.success) {
+      context.error(`Poisoned message is not a step message; left for an operator: ${JSON.stringify(message)}`);
+      return;
+    }
+    const { tenantId, attachmentId, step } = parsed.data;
+    const { store, nowInMs } = deps();
+    const now = new Date(nowInMs()).toISOString();
+    const updated = await store.updateAttachment(tenantId, attachmentId, (record) => {
+      if (isTerminal(record.runtimeStatus) || record.currentStep !== step) return undefined;
+      const state = record.steps[step];
+      const info: ErrorInfo = state.lastError
+        ? { ...state.lastError, retryable: false }
+        : {
+            source: 'App',
+            code: 'DeliveriesExhausted',
+            message: `Step ${step} failed on every delivery.`,
+            retryable: false,
+          };
+      const stepState = { ...state, status: 'Failed' as const, endedTime: now, lastError: info };
+      delete stepState.leaseOwner;
+      delete stepState.leaseExpiresAtInMs;
+      return {
+        record: {
+          ...record,
+          runtimeStatus: 'Failed',
+          lastError: info,
+          lastUpdatedTime: now,
+          steps: { ...record.steps, [step]: stepState },
+        },
+        events: [
+          { type: 'StepFailed', step, error: info, message: 'message moved to the poison queue' },
+          { type: 'Failed', error: info },
+        ],
+      };
+    });
+    context.warn(
+      `[${tenantId}/${attachmentId} ${step}] poisoned message; attachment now ${updated?.runtimeStatus ?? 'unknown'}`,
+    );
+  };
+}
+
+for (const step of STEPS) {
+  registerStorageQueueFunction(`${step.name}Poison`, {
+    queueName: poisonQueueOf(step.queueName),
+    connection: STORAGE_CONNECTION_SETTING,
+    handler: makeFailPoisonedStepHandler(() => getDeps()),
+  });
+}

@@ -1,0 +1,64 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+
+import { attachmentSummary, statusUrl } from '../shared/api/attachmentView';
+import { readJsonBody } from '../shared/api/readJsonBody';
+import { badRequest, errorResponse } from '../shared/api/responses';
+import { submitAttachment, type SubmitDeps } from '../shared/api/submitAttachment';
+import { getDeps } from '../shared/deps';
+import { registerHttpFunction } from '../shared/hosting/functionApp';
+import { stepQueueOutput } from '../shared/hosting/stepFunction';
+import { newAttachmentId } from '../shared/ids';
+import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
+import { stepMessage } from '../shared/workflow/messages';
+import { firstStep } from '../shared/workflow/steps';
+
+const firstStepQueue = stepQueueOutput(firstStep().name);
+
+export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfterInSeconds: number }) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const tenant = TenantIdSchema.safeParse(request.params.tenantId);
+    if (!tenant.success) return badRequest(toFieldIssues(tenant.error, 'tenantId'));
+    const body = await readJsonBody(request);
+    if (!body.ok) return badRequest(body.issues, body.code);
+
+    const d = deps();
+    const outcome = await submitAttachment(d, tenant.data, body.value);
+    if (outcome.kind === 'invalid') return badRequest(outcome.issues);
+    const location = statusUrl(request.url, tenant.data, outcome.record.attachmentId);
+    if (outcome.kind === 'conflict') {
+      return errorResponse(
+        409,
+        'AttachmentIdInUse',
+        `Attachment ${outcome.record.attachmentId} already exists with a different request; use another attachmentId.`,
+        undefined,
+        { Location: location },
+      );
+    }
+    if (outcome.created) {
+      context.extraOutputs.set(firstStepQueue, stepMessage(tenant.data, outcome.record.attachmentId, firstStep().name));
+      context.info(`[${tenant.data}/${outcome.record.attachmentId}] accepted`);
+    }
+    return {
+      status: 202,
+      headers: { Location: location, 'Retry-After': String(d.retryAfterInSeconds) },
+      jsonBody: { ...attachmentSummary(outcome.record, request.url), created: outcome.created },
+    };
+  };
+}
+
+registerHttpFunction('submitAttachment', {
+  methods: ['POST'],
+  route: 'tenants/{tenantId}/attachments',
+  authLevel: 'function',
+  extraOutputs: [firstStepQueue],
+  handler: makeSubmitAttachmentHandler(() => {
+    const app = getDeps();
+    return {
+      store: app.store,
+      knownControllers: new Set(app.config.networkControllers.keys()),
+      newAttachmentId,
+      nowInMs: app.nowInMs,
+      retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds,
+    };
+  }),
+});

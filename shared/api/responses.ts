@@ -1,0 +1,35 @@
+import type { HttpResponseInit } from '@azure/functions';
+
+import type { FieldIssue } from '../errors';
+
+/** Every error answer has the same shape: `{"error":{"code","message","details"?}}`. */
+export function errorResponse(
+  status: number,
+  code: string,
+  message: string,
+  issues?: readonly FieldIssue[],
+  headers: Record<string, string> = {},
+): HttpResponseInit {
+  return {
+    status,
+    headers,
+    jsonBody: {
+      error: {
+        code,
+        message,
+        ...(issues && issues.length > 0
+          ? { details: issues.map((i) => ({ code: 'InvalidField', target: i.field, message: i.reason })) }
+          : {}),
+      },
+    },
+  };
+}
+
+export function badRequest(issues: readonly FieldIssue[], code = 'InvalidRequest'): HttpResponseInit {
+  const message = `The request is invalid: ${issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`;
+  return errorResponse(400, code, message, issues);
+}
+
+export function notFound(what: string): HttpResponseInit {
+  return errorResponse(404, 'NotFound', `${what} was not found.`);
+}

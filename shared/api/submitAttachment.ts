@@ -1,0 +1,51 @@
+import { isDeepStrictEqual } from 'node:util';
+
+import type { FieldIssue } from '../errors';
+import type { StateStore } from '../state/StateStore';
+import { type AcceptedAttachRequest, AttachRequestSchema, toFieldIssues } from '../workflow/attachRequest';
+import { type AttachmentRecord, newAttachmentRecord } from '../workflow/records';
+
+export type SubmitOutcome =
+  | { kind: 'invalid'; issues: FieldIssue[] }
+  | { kind: 'conflict'; record: AttachmentRecord }
+  | { kind: 'accepted'; created: boolean; record: AttachmentRecord };
+
+export interface SubmitDeps {
+  store: StateStore;
+  knownControllers: ReadonlySet<string>;
+  newAttachmentId: () => string;
+  nowInMs: () => number;
+}
+
+/**
+ * Validates and stores a new attach request. Nothing is stored when anything is invalid; a request repeated with
+ * the same attachmentId returns the stored attachment instead of starting a second run. The caller enqueues the
+ * first step only when `created` is true.
+ */
+export async function submitAttachment(deps: SubmitDeps, tenantId: string, body: unknown): Promise<SubmitOutcome> {
+  const parsed = AttachRequestSchema.safeParse(body);
+  const issues = parsed.success ? [] : toFieldIssues(parsed.error);
+  if (parsed.success && !deps.knownControllers.has(parsed.data.networkController)) {
+    issues.push({
+      field: 'networkController',
+      reason: `"${parsed.data.networkController}" is not a configured Network Controller (configured: ${[...deps.knownControllers].join(', ')})`,
+    });
+  }
+  if (!parsed.success || issues.length > 0) return { kind: 'invalid', issues };
+
+  const request: AcceptedAttachRequest = {
+    ...parsed.data,
+    attachmentId: parsed.data.attachmentId ?? deps.newAttachmentId(),
+  };
+  const now = new Date(deps.nowInMs()).toISOString();
+  const { created, record } = await deps.store.createAttachment(newAttachmentRecord(tenantId, request, now), [
+    { type: 'Submitted' },
+  ]);
+  if (!created && !isDeepStrictEqual(normalize(record.request), normalize(request)))
+    return { kind: 'conflict', record };
+  return { kind: 'accepted', created, record };
+}
+
+function normalize(request: AcceptedAttachRequest): unknown {
+  return JSON.parse(JSON.stringify(request)) as unknown;
+}

@@ -1,0 +1,60 @@
+import { type AppConfig, getConfig, type NetworkControllerSettings } from './config';
+import { QueueSender } from './hosting/QueueSender';
+import { stableUuid } from './ids';
+import { NetworkControllerClient } from './networkController/NetworkControllerClient';
+import { sleep } from './sleep';
+import type { StateStore } from './state/StateStore';
+import { TableStateStore } from './state/TableStateStore';
+
+/** Everything the functions need from the outside world, built once per worker process. */
+export interface AppDeps {
+  config: AppConfig;
+  store: StateStore;
+  queues: Pick<QueueSender, 'send'>;
+  networkController(name: string): NetworkControllerClient;
+  stableUuid: (seed: string) => string;
+  nowInMs: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export function createNetworkControllerClient(
+  settings: NetworkControllerSettings,
+  config: AppConfig,
+): NetworkControllerClient {
+  const tls = {
+    caCertPem: settings.caCertPem,
+    insecureSkipTlsVerify: settings.insecureSkipTlsVerify,
+    ...(settings.auth.mode === 'x509' ? settings.auth : {}),
+  };
+  return new NetworkControllerClient(settings.url, { tls, ...config.networkControllerDefaults });
+}
+
+export function createAppDeps(config: AppConfig): AppDeps {
+  const controllers = new Map<string, NetworkControllerClient>();
+  return {
+    config,
+    store: TableStateStore.fromConnectionString(config.storageConnectionString, config.tables.state),
+    queues: new QueueSender(config.storageConnectionString),
+    networkController(name) {
+      let client = controllers.get(name);
+      if (!client) {
+        const settings = config.networkControllers.get(name);
+        if (!settings) throw new RangeError(`Network Controller "${name}" is not configured`);
+        client = createNetworkControllerClient(settings, config);
+        controllers.set(name, client);
+      }
+      return client;
+    },
+    stableUuid,
+    nowInMs: () => Date.now(),
+    sleep: (ms) => sleep(ms),
+  };
+}
+
+let cached: AppDeps | undefined;
+
+/** The process-wide dependencies, built on first use (so a bad setting fails the first invocation loudly). */
+export function getDeps(): AppDeps {
+  cached ??= createAppDeps(getConfig());
+  return cached;
+}

@@ -1,0 +1,29 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+
+/**
+ * Sends messages the way the Functions host's output binding would (base64 text, queue created on first use),
+ * for the two cases a binding cannot cover: a delayed message and a message to a poison queue.
+ */
+export class QueueSender {
+  private readonly service: QueueServiceClient;
+  private readonly created = new Map<string, Promise<unknown>>();
+
+  constructor(connectionString: string) {
+    this.service = QueueServiceClient.fromConnectionString(connectionString);
+  }
+
+  async send(queueName: string, message: unknown, options: { visibilityDelayInMs?: number } = {}): Promise<void> {
+    const queue = this.service.getQueueClient(queueName);
+    let creating = this.created.get(queueName);
+    if (!creating) {
+      creating = queue.createIfNotExists();
+      this.created.set(queueName, creating);
+      creating.catch(() => this.created.delete(queueName));
+    }
+    await creating;
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    // Queue visibility is in whole seconds; round up so a delay is never shorter than asked.
+    const visibilityTimeout = options.visibilityDelayInMs ? Math.ceil(options.visibilityDelayInMs / 1000) : undefined;
+    await queue.sendMessage(Buffer.from(text, 'utf8').toString('base64'), { visibilityTimeout });
+  }
+}

@@ -1,0 +1,18 @@
+import type { AppDeps } from '../deps';
+import type { StepExecutorDeps, StepImplementation } from '../workflow/executeStep';
+import type { StepName } from '../workflow/steps';
+
+/** Builds the step executor's deps from the app's, with the step implementations the caller supplies. */
+export function executorDeps(app: AppDeps, steps: Partial<Record<StepName, StepImplementation>>): StepExecutorDeps {
+  return {
+    store: app.store,
+    sendDelayed: (queueName, message, delayInMs) =>
+      app.queues.send(queueName, message, { visibilityDelayInMs: delayInMs }),
+    steps,
+    maxDequeueCount: app.config.maxDequeueCount,
+    inlineWaitInMs: app.config.step.inlineWaitInMs,
+    leaseInMs: app.config.step.leaseInMs,
+    nowInMs: app.nowInMs,
+    sleep: app.sleep,
+  };
+}

@@ -1,0 +1,42 @@
+import { InvocationContext, output, type StorageQueueOutput } from '@azure/functions';
+
+import { STORAGE_CONNECTION_SETTING } from '../config';
+import { type Delivery, executeStep, type StepExecutorDeps } from '../workflow/executeStep';
+import { nextStep, stepDefinition, type StepName } from '../workflow/steps';
+
+/** The output binding to a step's queue; the same object for every function that starts that step. */
+const bindings = new Map<string, StorageQueueOutput>();
+
+export function stepQueueOutput(step: StepName): StorageQueueOutput {
+  const { queueName } = stepDefinition(step);
+  let binding = bindings.get(queueName);
+  if (!binding) {
+    binding = output.storageQueue({ queueName, connection: STORAGE_CONNECTION_SETTING });
+    bindings.set(queueName, binding);
+  }
+  return binding;
+}
+
+/** The binding a step's function writes the next step's message to; none for the last step. */
+export function nextStepOutputs(step: StepName): StorageQueueOutput[] {
+  const next = nextStep(step);
+  return next ? [stepQueueOutput(next.name)] : [];
+}
+
+export function deliveryFrom(context: InvocationContext): Delivery {
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  return {
+    dequeueCount: Number.isFinite(dequeueCount) ? dequeueCount : 1,
+    invocationId: context.invocationId,
+    log: (level, message) =>
+      level === 'error' ? context.error(message) : level === 'warn' ? context.warn(message) : context.info(message),
+  };
+}
+
+/** A queue handler that runs one delivery of `step` and hands the next step's message to the output binding. */
+export function makeStepHandler(step: StepName, deps: () => StepExecutorDeps) {
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const result = await executeStep(deps(), message, { ...deliveryFrom(context), expectedStep: step });
+    if (result.next) context.extraOutputs.set(stepQueueOutput(result.next.step), result.next);
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * Regular expressions shared, character for character, by the TypeScript validation and the scripts'
+ * `[ValidatePattern(..., Options = 'None')]` attributes (a test compares them). They are written to mean the same in
+ * JavaScript and .NET: `Options = 'None'` turns off .NET's default IgnoreCase, and `$(?!\n)` pins the match to the
+ * true end of input, because .NET's `$` also matches before a final newline.
+ */
+const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+export const containerNetworkDrivers = ['l2bridge', 'l2tunnel'] as const;
+export type ContainerNetworkDriver = (typeof containerNetworkDrivers)[number];
+
+export const parameterPatterns = {
+  /** Docker's own name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), capped at 64 characters. */
+  networkName: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$(?!\\n)',
+  driver: `^(${containerNetworkDrivers.join('|')})$(?!\\n)`,
+  subnetCidr: `^(${octet}\\.){3}${octet}/(3[0-2]|[12]?[0-9])$(?!\\n)`,
+  ipv4Address: `^(${octet}\\.){3}${octet}$(?!\\n)`,
+  port: '^[0-9]{1,5}$(?!\\n)',
+  urlPath: '^/[A-Za-z0-9/_.~-]{0,255}$(?!\\n)',
+  agentFormat: '^(xml|json)$(?!\\n)',
+} as const;
+
+export type ParameterPatternName = keyof typeof parameterPatterns;
+
+function patterned(name: ParameterPatternName, description: string): z.ZodString {
+  return z.string().regex(new RegExp(parameterPatterns[name]), `must be ${description}`);
+}
+
+export const networkNameSchema = patterned(
+  'networkName',
+  'a Docker network name: a letter or digit, then up to 63 letters, digits, "_", "." or "-"',
+).refine((name) => name !== 'nat' && name !== 'none', 'must not be a predefined Docker network ("nat" or "none")');
+
+export const driverSchema = z.enum(containerNetworkDrivers, { error: 'must be "l2bridge" or "l2tunnel"' });
+
+export const ipv4AddressSchema = patterned('ipv4Address', 'a dotted IPv4 address such as 192.168.1.1');
+
+export const subnetCidrSchema = patterned('subnetCidr', 'an IPv4 prefix such as 192.168.1.0/24').superRefine(
+  (value, ctx) => {
+    const { network, prefixLength } = parseIpv4Cidr(value);
+    if (prefixLength < 8 || prefixLength > 30) {
+      ctx.addIssue({ code: 'custom', message: 'must have a prefix length between /8 and /30' });
+    } else if (ipv4ToString((network & prefixMask(prefixLength)) >>> 0) !== value.split('/')[0]) {
+      ctx.addIssue({ code: 'custom', message: 'must name the network address (host bits zero), e.g. 192.168.1.0/24' });
+    }
+  },
+);
+
+export const portSchema = z.int().min(1).max(65535);
+export const urlPathSchema = patterned(
+  'urlPath',
+  'a URL path starting with "/" (letters, digits, "/", "_", ".", "~", "-")',
+);
+export const agentFormatSchema = z.enum(['xml', 'json'], { error: 'must be "xml" or "json"' });
+
+export function ipv4ToNumber(address: string): number {
+  return address.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+}
+
+export function ipv4ToString(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/** Netmask as an unsigned 32-bit number. */
+export function prefixMask(prefixLength: number): number {
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
+export function parseIpv4Cidr(cidr: string): { network: number; prefixLength: number } {
+  const [address = '', length = ''] = cidr.split('/');
+  return { network: ipv4ToNumber(address), prefixLength: Number(length) };
+}
+
+/** Whether `address` is a usable host address of `cidr` (not its network or broadcast address). */
+export function isHostAddressOf(address: string, cidr: string): boolean {
+  const { network, prefixLength } = parseIpv4Cidr(cidr);
+  const mask = prefixMask(prefixLength);
+  const value = ipv4ToNumber(address);
+  const base = (network & mask) >>> 0;
+  const broadcast = (base | (~mask >>> 0)) >>> 0;
+  return (value & mask) >>> 0 === base && value !== base && value !== broadcast;
+}

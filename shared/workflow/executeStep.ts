@@ -1,0 +1,323 @@
+import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
+import type { StateStore } from '../state/StateStore';
+import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
+import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
+import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
+import { nextStep, stepDefinition, type StepName } from './steps';
+import type { StepOutcome, StepRunContext } from './stepTypes';
+
+export type StepImplementation = (
+  run: StepRunContext<Record<string, unknown>>,
+) => Promise<StepOutcome<Record<string, unknown>>>;
+
+export interface StepExecutorDeps {
+  store: StateStore;
+  /** Sends a message to a queue, visible after a delay (the host's output bindings cannot delay). */
+  sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<void>;
+  steps: Partial<Record<StepName, StepImplementation>>;
+  maxDequeueCount: number;
+  inlineWaitInMs: number;
+  /** How long one delivery owns a step; longer than the function timeout so a live invocation is never doubled. */
+  leaseInMs: number;
+  nowInMs: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface Delivery {
+  dequeueCount: number;
+  /** The step of the queue the message arrived on; a message for another step is misrouted. */
+  expectedStep?: StepName;
+  invocationId: string;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+/** What the handler hands to the output binding: the next step's message, if any. */
+export interface StepDeliveryResult {
+  next?: StepMessage;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Runs one delivery of a step message: checks the attachment is at this step, owns it with a lease, runs the
+ * step, and records the outcome. Retryable failures are rethrown for the queue to redeliver, unless this was the
+ * last delivery, in which case the attachment is marked Failed so it never stays Running.
+ */
+export async function executeStep(
+  deps: StepExecutorDeps,
+  raw: unknown,
+  delivery: Delivery,
+): Promise<StepDeliveryResult> {
+  const parsed = StepMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    await rejectMessage(
+      deps,
+      raw,
+      toFieldIssues(parsed.error)
+        .map((i) => `${i.field}: ${i.reason}`)
+        .join('; '),
+      delivery,
+    );
+    return {};
+  }
+  const message = parsed.data;
+  if (delivery.expectedStep !== undefined && message.step !== delivery.expectedStep) {
+    await rejectMessage(
+      deps,
+      raw,
+      `step: "${String(message.step)}" arrived on the queue of ${String(delivery.expectedStep)}`,
+      delivery,
+    );
+    return {};
+  }
+  const { tenantId, attachmentId, step } = message;
+  const log = (level: 'info' | 'warn' | 'error', text: string) =>
+    delivery.log(level, `[${tenantId}/${attachmentId} ${step} delivery ${delivery.dequeueCount}] ${text}`);
+
+  const claimedAt = deps.nowInMs();
+  // Set inside the guarded update, which may run more than once; the last run's decision is the one written.
+  const decision: { verdict: 'run' | 'duplicate' | 'stale' | 'busy' | 'canceled' | 'missing'; reEmit?: StepMessage } = {
+    verdict: 'missing',
+  };
+  const claimed = await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
+    const state = record.steps[step];
+    decision.verdict = 'run';
+    decision.reEmit = undefined;
+    if (isTerminal(record.runtimeStatus)) return void (decision.verdict = 'stale');
+    if (state.status === 'Succeeded') {
+      decision.verdict = 'duplicate';
+      // The output of the delivery that finished this step may have been lost with its host: send it again
+      // while the next step has not started (the next step ignores duplicates).
+      const next = nextStep(step);
+      if (next && record.currentStep === next.name && record.steps[next.name].attempts === 0) {
+        decision.reEmit = stepMessage(tenantId, attachmentId, next.name);
+      }
+      return undefined;
+    }
+    if (record.currentStep !== step) return void (decision.verdict = 'stale');
+    if (
+      state.leaseExpiresAtInMs !== undefined &&
+      state.leaseExpiresAtInMs > claimedAt &&
+      state.leaseOwner !== delivery.invocationId
+    ) {
+      return void (decision.verdict = 'busy');
+    }
+    const now = iso(claimedAt);
+    if (record.cancelRequested) {
+      decision.verdict = 'canceled';
+      return {
+        record: endRecord(record, 'Canceled', now, { ...state, status: 'Canceled', endedTime: now }, step),
+        events: [{ type: 'Canceled', step, message: 'Canceled at the step boundary' }],
+      };
+    }
+    const fresh = message.recheck === undefined;
+    const nextState: StepState = {
+      ...state,
+      status: 'Running',
+      attempts: state.attempts + (fresh ? 1 : 0),
+      startedTime: state.startedTime ?? now,
+      leaseOwner: delivery.invocationId,
+      leaseExpiresAtInMs: claimedAt + deps.leaseInMs,
+    };
+    const events: Omit<HistoryEvent, 'time'>[] = fresh
+      ? [{ type: 'StepStarted', step, attempt: nextState.attempts, dequeueCount: delivery.dequeueCount }]
+      : [];
+    return {
+      record: {
+        ...record,
+        runtimeStatus: 'Running',
+        lastUpdatedTime: now,
+        steps: { ...record.steps, [step]: nextState },
+      },
+      events,
+    };
+  });
+  const { verdict, reEmit } = decision;
+  if (!claimed || verdict === 'missing') {
+    log('warn', 'no such attachment; message dropped');
+    return {};
+  }
+  if (verdict !== 'run') {
+    log('info', `nothing to do (${verdict})`);
+    return verdict === 'duplicate' && reEmit ? { next: reEmit } : {};
+  }
+
+  const implementation = deps.steps[step];
+  const run: StepRunContext<Record<string, unknown>> = {
+    tenantId,
+    attachmentId,
+    request: claimed.request,
+    result: claimed.result,
+    checkpoint: claimed.steps[step].checkpoint,
+    saveCheckpoint: async (checkpoint) => {
+      await deps.store.updateAttachment(tenantId, attachmentId, (record) => ({
+        record: { ...record, steps: { ...record.steps, [step]: { ...record.steps[step], checkpoint } } },
+      }));
+    },
+    inlineWaitInMs: deps.inlineWaitInMs,
+    options: {},
+    nowInMs: deps.nowInMs,
+    sleep: deps.sleep,
+    log: (text) => log('info', text),
+  };
+
+  let outcome: StepOutcome<Record<string, unknown>>;
+  try {
+    if (!implementation) throw new TypeError(`No implementation is registered for step ${step}`);
+    outcome = await implementation(run);
+  } catch (caught) {
+    const error = withContext(caught, { tenantId, attachmentId, step });
+    const info = toErrorInfo(error);
+    const lastDelivery = delivery.dequeueCount >= deps.maxDequeueCount;
+    const retry = isRetryable(error) && !lastDelivery;
+    await recordFailure(deps, message, delivery, info, retry);
+    if (retry) {
+      log('warn', `failed, will be retried: ${info.code}: ${info.message}`);
+      throw error;
+    }
+    log(
+      'error',
+      `failed${lastDelivery && isRetryable(error) ? ' on its last delivery' : ''}: ${info.code}: ${info.message}`,
+    );
+    return {};
+  }
+
+  const doneAt = iso(deps.nowInMs());
+  if (outcome.kind === 'waiting') {
+    const recheck = (message.recheck ?? 0) + 1;
+    await deps.store.updateAttachment(tenantId, attachmentId, (record) => ({
+      record: {
+        ...record,
+        lastUpdatedTime: doneAt,
+        steps: { ...record.steps, [step]: { ...unleased(record.steps[step]), checkpoint: outcome.checkpoint } },
+      },
+      events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: outcome.message }] : [],
+    }));
+    await deps.sendDelayed(
+      stepDefinition(step).queueName,
+      stepMessage(tenantId, attachmentId, step, recheck),
+      outcome.checkAfterInMs,
+    );
+    log('info', `waiting (${outcome.message}); re-check ${recheck} in ${outcome.checkAfterInMs} ms`);
+    return {};
+  }
+
+  const next = nextStep(step);
+  await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
+    const state: StepState = {
+      ...unleased(record.steps[step]),
+      status: 'Succeeded',
+      endedTime: doneAt,
+      detail: outcome.detail,
+    };
+    delete state.checkpoint;
+    delete state.lastError;
+    const result = { ...record.result, ...outcome.result };
+    const events: Omit<HistoryEvent, 'time'>[] = [{ type: 'StepSucceeded', step, attempt: state.attempts }];
+    if (!next) {
+      events.push({ type: 'Completed' });
+      return {
+        record: { ...endRecord(record, 'Completed', doneAt, state, step), result, lastError: undefined },
+        events,
+      };
+    }
+    return {
+      record: {
+        ...record,
+        result,
+        currentStep: next.name,
+        lastUpdatedTime: doneAt,
+        steps: { ...record.steps, [step]: state },
+      },
+      events,
+    };
+  });
+  log('info', next ? `succeeded; next step ${next.name}` : 'succeeded; attachment Completed');
+  return next ? { next: stepMessage(tenantId, attachmentId, next.name) } : {};
+}
+
+function unleased(state: StepState): StepState {
+  const copy = { ...state };
+  delete copy.leaseOwner;
+  delete copy.leaseExpiresAtInMs;
+  return copy;
+}
+
+function endRecord(
+  record: AttachmentRecord,
+  status: 'Completed' | 'Failed' | 'Canceled',
+  now: string,
+  stepState: StepState,
+  step: StepName,
+): AttachmentRecord {
+  return {
+    ...record,
+    runtimeStatus: status,
+    currentStep: status === 'Completed' ? undefined : step,
+    lastUpdatedTime: now,
+    steps: { ...record.steps, [step]: unleased(stepState) },
+  };
+}
+
+async function recordFailure(
+  deps: StepExecutorDeps,
+  message: StepMessage,
+  delivery: Delivery,
+  info: ErrorInfo,
+  willRetry: boolean,
+): Promise<void> {
+  const { tenantId, attachmentId, step } = message;
+  const now = iso(deps.nowInMs());
+  await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
+    if (isTerminal(record.runtimeStatus)) return undefined;
+    const state = unleased(record.steps[step]);
+    if (willRetry) {
+      return {
+        record: {
+          ...record,
+          lastError: info,
+          lastUpdatedTime: now,
+          steps: { ...record.steps, [step]: { ...state, lastError: info } },
+        },
+        events: [
+          { type: 'StepRetrying', step, attempt: state.attempts, dequeueCount: delivery.dequeueCount, error: info },
+        ],
+      };
+    }
+    const failed: StepState = { ...state, status: 'Failed', endedTime: now, lastError: info };
+    return {
+      record: { ...endRecord(record, 'Failed', now, failed, step), lastError: info },
+      events: [
+        { type: 'StepFailed', step, attempt: state.attempts, dequeueCount: delivery.dequeueCount, error: info },
+        { type: 'Failed', error: info },
+      ],
+    };
+  });
+}
+
+/**
+ * A message that does not parse can never succeed; retrying it five times helps nobody. When it still names an
+ * attachment, that attachment is marked Failed with the reason; otherwise the reason is logged.
+ */
+async function rejectMessage(deps: StepExecutorDeps, raw: unknown, reason: string, delivery: Delivery): Promise<void> {
+  const candidate = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const tenant = TenantIdSchema.safeParse(candidate.tenantId);
+  const attachment = AttachmentIdSchema.safeParse(candidate.attachmentId);
+  delivery.log('error', `invalid step message dropped: ${reason}`);
+  if (!tenant.success || !attachment.success) return;
+  const info: ErrorInfo = {
+    source: 'App',
+    code: 'InvalidMessage',
+    message: `Invalid step message: ${reason}`,
+    retryable: false,
+  };
+  const now = iso(deps.nowInMs());
+  await deps.store.updateAttachment(tenant.data, attachment.data, (record) =>
+    isTerminal(record.runtimeStatus)
+      ? undefined
+      : {
+          record: { ...record, runtimeStatus: 'Failed', lastError: info, lastUpdatedTime: now },
+          events: [{ type: 'Failed', error: info }],
+        },
+  );
+}
