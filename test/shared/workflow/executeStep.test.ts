@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+
+import { RemoteServiceError, StepError } from '../../../shared/errors';
+import {
+  type Delivery,
+  executeStep,
+  type StepExecutorDeps,
+  type StepImplementation,
+} from '../../../shared/workflow/executeStep';
+import { stepMessage } from '../../../shared/workflow/messages';
+import { newAttachmentRecord } from '../../../shared/workflow/records';
+import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
+import { acceptedSeedRequest } from '../../fixtures';
+
+const TENANT = 'contoso';
+const ID = 'seed-1';
+const STEP = 'addIpConfigurations';
+
+function setup(implementation: StepImplementation, overrides: Partial<StepExecutorDeps> = {}) {
+  const store = new InMemoryStateStore();
+  let now = Date.parse('2026-11-28T10:00:00Z');
+  const delayed: { queueName: string; message: unknown; delayInMs: number }[] = [];
+  const deps: StepExecutorDeps = {
+    store,
+    sendDelayed: (queueName, message, delayInMs) => {
+      delayed.push({ queueName, message, delayInMs });
+      return Promise.resolve();
+    },
+    steps: { [STEP]: implementation },
+    maxDequeueCount: 3,
+    inlineWaitInMs: 0,
+    leaseInMs: 60_000,
+    nowInMs: () => (now += 10),
+    sleep: () => Promise.resolve(),
+    ...overrides,
+  };
+  const logs: string[] = [];
+  const delivery = (dequeueCount = 1, invocationId = 'inv-1'): Delivery => ({
+    dequeueCount,
+    invocationId,
+    log: (level, message) => logs.push(`${level}: ${message}`),
+  });
+  return { store, deps, delayed, logs, delivery };
+}
+
+async function seed(store: InMemoryStateStore) {
+  await store.createAttachment(newAttachmentRecord(TENANT, acceptedSeedRequest(), '2026-11-28T09:59:00.000Z'), [
+    { type: 'Submitted' },
+  ]);
+}
+
+const succeed: StepImplementation = () =>
+  Promise.resolve({ kind: 'succeeded', result: { ipConfigurations: [] }, detail: { done: true } });
+
+describe('executeStep', () => {
+  it('runs the step and completes the attachment when it is the last step', async () => {
+    const t = setup(succeed);
+    await seed(t.store);
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(result.next).toBeUndefined();
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe('Completed');
+    expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { done: true } });
+    expect(record?.steps[STEP].leaseOwner).toBeUndefined();
+    const history = await t.store.listHistory(TENANT, ID);
+    expect(history.map((e) => e.type)).toEqual(['Submitted', 'StepStarted', 'StepSucceeded', 'Completed']);
+  });
+
+  it('ignores a duplicate delivery of a finished step', async () => {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return succeed({} as never);
+    });
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    const writes = t.store.writes;
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(2, 'inv-2'));
+    expect(runs).toBe(1);
+    expect(t.store.writes).toBe(writes);
+  });
+
+  it.each([
+    {
+      name: 'transient remote error',
+      error: new RemoteServiceError('busy', {
+        source: 'NetworkController',
+        code: 'ServiceUnavailable',
+        statusCode: 503,
+        retryable: true,
+      }),
+    },
+    { name: 'unknown error', error: new Error('socket hang up') },
+  ])('rethrows a $name for redelivery and records it, until the last delivery marks Failed', async ({ error }) => {
+    const t = setup(() => Promise.reject(error));
+    await seed(t.store);
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1))).rejects.toBe(error);
+    let record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe('Running');
+    expect(record?.steps[STEP]).toMatchObject({ status: 'Running', attempts: 1 });
+    expect(record?.steps[STEP].lastError?.message).toBe(error.message);
+    expect(record?.steps[STEP].leaseOwner).toBeUndefined();
+
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(2, 'inv-2'))).rejects.toBe(error);
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(3, 'inv-3'))).resolves.toEqual({});
+    record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe('Failed');
+    expect(record?.steps[STEP]).toMatchObject({ status: 'Failed', attempts: 3 });
+    expect(record?.lastError?.message).toBe(error.message);
+  });
+
+  it('fails at once on an error that cannot succeed on retry, keeping the remote code', async () => {
+    const t = setup(() =>
+      Promise.reject(
+        new StepError('held by NicB', { code: 'PrivateIPAddressInUse', source: 'NetworkController', retryable: false }),
+      ),
+    );
+    await seed(t.store);
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1))).resolves.toEqual({});
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe('Failed');
+    expect(record?.lastError).toMatchObject({
+      source: 'NetworkController',
+      code: 'PrivateIPAddressInUse',
+      retryable: false,
+    });
+    const history = await t.store.listHistory(TENANT, ID);
+    expect(history.at(-1)).toMatchObject({ type: 'Failed', error: { code: 'PrivateIPAddressInUse' } });
+  });
+
+  it('saves the checkpoint and schedules a re-check on its own queue while an operation runs', async () => {
+    let calls = 0;
+    const t = setup((run) => {
+      calls++;
+      if (calls === 1)
+        return Promise.resolve({ kind: 'waiting', checkpoint: { op: 'x' }, checkAfterInMs: 1500, message: 'op x' });
+      expect(run.checkpoint).toEqual({ op: 'x' });
+      return succeed(run);
+    });
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(t.delayed).toEqual([
+      { queueName: 'step-add-ip-configurations', message: stepMessage(TENANT, ID, STEP, 1), delayInMs: 1500 },
+    ]);
+    let record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.steps[STEP]).toMatchObject({ status: 'Running', attempts: 1, checkpoint: { op: 'x' } });
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'inv-2'));
+    record = await t.store.getAttachment(TENANT, ID);
+    // A re-check is not a new attempt.
+    expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded', attempts: 1 });
+    expect(record?.steps[STEP].checkpoint).toBeUndefined();
+  });
+
+  it('leaves a step alone while another live invocation holds its lease', async () => {
+    let runs = 0;
+    const t = setup(async (run) => {
+      runs++;
+      // While this invocation works, a duplicate of its message arrives.
+      await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'other'))).resolves.toEqual({});
+      return succeed(run);
+    });
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'first'));
+    expect(runs).toBe(1);
+    expect(t.logs.some((l) => l.includes('nothing to do (busy)'))).toBe(true);
+  });
+
+  it('stops at the step boundary when cancellation was asked for', async () => {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return succeed({} as never);
+    });
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, cancelRequested: true } }));
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(runs).toBe(0);
+    expect((await t.store.getAttachment(TENANT, ID))?.runtimeStatus).toBe('Canceled');
+  });
+
+  it('re-reads and re-applies its write when another writer changed the row in between', async () => {
+    const t = setup(succeed);
+    await seed(t.store);
+    t.store.interleave = () => t.store.touch(TENANT, ID);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(t.store.conflicts).toBe(1);
+    expect((await t.store.getAttachment(TENANT, ID))?.runtimeStatus).toBe('Completed');
+  });
+
+  it.each([
+    { name: 'not an object', raw: 'hello', marksFailed: false },
+    {
+      name: 'unknown step',
+      raw: { schemaVersion: 1, tenantId: TENANT, attachmentId: ID, step: 'dropTables' },
+      marksFailed: true,
+    },
+    {
+      name: 'wrong schema version',
+      raw: { schemaVersion: 2, tenantId: TENANT, attachmentId: ID, step: STEP },
+      marksFailed: true,
+    },
+    {
+      name: 'hostile tenant id',
+      raw: { schemaVersion: 1, tenantId: "x' or 1 eq 1", attachmentId: ID, step: STEP },
+      marksFailed: false,
+    },
+  ])('drops an invalid message ($name) without retrying it', async ({ raw, marksFailed }) => {
+    const t = setup(succeed);
+    await seed(t.store);
+    await expect(executeStep(t.deps, raw, t.delivery())).resolves.toEqual({});
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe(marksFailed ? 'Failed' : 'Pending');
+    if (marksFailed) expect(record?.lastError?.code).toBe('InvalidMessage');
+    expect(t.logs.some((l) => l.startsWith('error: invalid step message'))).toBe(true);
+  });
+
+  it('drops a message for an attachment that does not exist', async () => {
+    const t = setup(succeed);
+    await expect(executeStep(t.deps, stepMessage(TENANT, 'nope', STEP), t.delivery())).resolves.toEqual({});
+    expect(t.logs.some((l) => l.includes('no such attachment'))).toBe(true);
+  });
+});
