@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { type RunningAzurite, startAzurite } from './azurite';
+import { type RunningNetworkControllerEmulator, startNetworkControllerEmulator } from './networkController/emulator';
+import { createDevCertificateAuthority } from './tls';
+
+/**
+ * `npm start`: the whole product on this machine with no configuration. Azurite, the emulated Network Controller
+ * and the local Functions runner start on the same ports `func start` and the real systems' defaults would use;
+ * anything already configured (a real controller, a real storage account) is used instead of its emulator.
+ */
+const APP_ROOT = resolve(__dirname, '..', '..');
+const DEFAULT_RUNNER_PORT = 7071;
+const DEFAULT_NC_PORT = 8443;
+
+interface StartOptions {
+  persist: boolean;
+  runnerPort: number;
+  /** Serve the functions with Azure Functions Core Tools (`func start`) instead of the local runner. */
+  func: boolean;
+}
+
+function parseArgs(argv: readonly string[]): StartOptions {
+  const options: StartOptions = { persist: false, runnerPort: DEFAULT_RUNNER_PORT, func: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--persist') options.persist = true;
+    else if (arg === '--func') options.func = true;
+    else if (arg === '--port') options.runnerPort = Number(argv[++i]);
+    else if (arg === '--help') {
+      process.stdout.write('npm start -- [--persist] [--port <port>] [--func]\n');
+      process.exit(0);
+    } else throw new Error(`Unknown argument ${arg}; try --help`);
+  }
+  if (!Number.isInteger(options.runnerPort)) throw new Error('--port needs a number');
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  // Embedded defaults: only the shell's environment counts, so a local.settings.json written for another setup
+  // cannot point `npm start` somewhere else by accident.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  env.APP_ENVIRONMENT ??= 'Development';
+  env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
+
+  const stops: (() => Promise<void>)[] = [];
+  let runner: ChildProcess | undefined;
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping...\n');
+    if (runner?.pid !== undefined && runner.exitCode === null) {
+      const exited = new Promise((r) => runner?.once('exit', r));
+      runner.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 12_000))]);
+      if (runner.exitCode === null) runner.kill('SIGKILL');
+    }
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const lines: string[] = [];
+  let azurite: RunningAzurite | undefined;
+  if (!env.AzureWebJobsStorage || env.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
+    azurite = await startAzurite(options.persist ? { location: join(APP_ROOT, '.azurite') } : {});
+    stops.push(() => azurite?.stop() ?? Promise.resolve());
+    env.AzureWebJobsStorage = azurite.connectionString;
+    lines.push(
+      `Azurite (${options.persist ? 'on disk in .azurite/' : 'in memory'}): queues http://127.0.0.1:${azurite.queuePort}, tables http://127.0.0.1:${azurite.tablePort}`,
+    );
+  } else {
+    lines.push('Storage: the configured AzureWebJobsStorage');
+  }
+
+  const ca = createDevCertificateAuthority();
+  const serverTls = { ...ca.issueServerCertificate(['127.0.0.1', 'localhost']), caCertPem: ca.caCertPem };
+  let nc: RunningNetworkControllerEmulator | undefined;
+  if (!env.NC_DEFAULT_URL) {
+    nc = await startNetworkControllerEmulator({ port: DEFAULT_NC_PORT, tls: serverTls });
+    stops.push(() => nc?.close() ?? Promise.resolve());
+    env.NC_DEFAULT_URL = nc.baseUrl;
+    env.NC_DEFAULT_CA_PEM = ca.caCertPem;
+    lines.push(`Network Controller emulator: ${nc.baseUrl} (inspect: ${nc.origin}/_emulator/requests)`);
+  } else {
+    lines.push(`Network Controller: ${env.NC_DEFAULT_URL}`);
+  }
+
+  runner = options.func
+    ? spawn('func', ['start', '--port', String(options.runnerPort)], {
+        cwd: APP_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(
+        process.execPath,
+        [
+          join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'),
+          '--app-root',
+          APP_ROOT,
+          '--port',
+          String(options.runnerPort),
+        ],
+        { env, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+  runner.once('error', (error) => {
+    process.stderr.write(
+      `Could not start ${options.func ? 'func (is Azure Functions Core Tools installed?)' : 'the runner'}: ${error.message}\n`,
+    );
+    void stopAll(1);
+  });
+  runner.once('exit', (code) => {
+    if (!stopping) {
+      process.stderr.write(`The functions runner exited (${code ?? 'signal'}).\n`);
+      void stopAll(1);
+    }
+  });
+  const ready = new Promise<string>((resolveReady) => {
+    createInterface({ input: runner!.stdout! }).on('line', (line) => {
+      process.stdout.write(`${line}\n`);
+      // The runner prints one ready line; Core Tools lists the functions once the host has started.
+      if (line.startsWith('Runner ready:') || /Host lock lease acquired|Functions:\s*$/.test(line)) resolveReady(line);
+    });
+  });
+  await ready;
+  for (const line of lines) process.stdout.write(`${line}\n`);
+  process.stdout.write(
+    `Ready: POST http://127.0.0.1:${options.runnerPort}/api/tenants/{tenantId}/attachments (try examples/seed-attach.json); Ctrl-C stops everything.\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
