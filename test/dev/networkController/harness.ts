@@ -174,14 +174,20 @@ export async function startHarness(options: Partial<NetworkControllerEmulatorOpt
   };
 }
 
-/** The seed NIC as GET returns it, ready to be modified and PUT back. */
 export const SEED_NIC = 'ContainerHostVM1_Net0';
+
+/** An ipConfiguration as a client writes it; tests mutate these freely to build bad requests. */
+export interface IpConfigurationInput {
+  resourceId?: string;
+  instanceId?: string;
+  properties: Record<string, unknown>;
+}
 
 export function staticIpConfiguration(
   resourceId: string,
   address: string,
   subnet = '/virtualNetworks/VNet1/subnets/Subnet1',
-): Record<string, unknown> {
+): IpConfigurationInput {
   return {
     resourceId,
     properties: {

@@ -6,6 +6,7 @@ import {
   type Harness,
   type HttpResult,
   type IpConfigurationBody,
+  type IpConfigurationInput,
   type ListBody,
   match,
   type NicBody,
@@ -40,7 +41,7 @@ describe('NC emulator: NIC writes', () => {
   }
 
   /** The seed NIC as GET returns it plus the given ipConfigurations, the way step 1 builds its PUT. */
-  async function nicWith(...extra: Record<string, unknown>[]): Promise<NicBody> {
+  async function nicWith(...extra: IpConfigurationInput[]): Promise<NicBody> {
     const nic = await getNic();
     return {
       ...nic,
@@ -66,7 +67,7 @@ describe('NC emulator: NIC writes', () => {
     return h.waitForOperation(url ?? '');
   }
 
-  function newNic(name: string, ...ipConfigurations: Record<string, unknown>[]): Record<string, unknown> {
+  function newNic(name: string, ...ipConfigurations: IpConfigurationInput[]): Record<string, unknown> {
     return {
       resourceId: name,
       properties: { privateMacAllocationMethod: 'Static', privateMacAddress: '00155D3801FF', ipConfigurations },
