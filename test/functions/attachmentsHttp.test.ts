@@ -1,0 +1,206 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import { makeGetAttachmentHandler } from '../../functions/getAttachment';
+import { makeListAttachmentsHandler } from '../../functions/listAttachments';
+import { makeSubmitAttachmentHandler } from '../../functions/submitAttachment';
+import { stepQueueOutput } from '../../shared/hosting/stepFunction';
+import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
+import { seedRequest } from '../fixtures';
+
+const BASE = 'http://127.0.0.1:7071/api/tenants';
+const firstQueue = stepQueueOutput('addIpConfigurations');
+
+function context(name: string) {
+  return new InvocationContext({
+    functionName: name,
+    invocationId: 'test',
+    options: { extraOutputs: [firstQueue] },
+    logHandler: () => undefined,
+  });
+}
+
+function post(
+  tenantId: string,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
+  return new HttpRequest({
+    method: 'POST',
+    url: `${BASE}/${tenantId}/attachments`,
+    params: { tenantId },
+    headers,
+    body: { string: body },
+  });
+}
+
+function get(tenantId: string, id: string, query = '') {
+  return new HttpRequest({
+    method: 'GET',
+    url: `${BASE}/${tenantId}/attachments/${id}${query}`,
+    params: { tenantId, id },
+  });
+}
+
+describe('HTTP API handlers', () => {
+  let store: InMemoryStateStore;
+  let ids: number;
+  let submit: ReturnType<typeof makeSubmitAttachmentHandler>;
+  let status: ReturnType<typeof makeGetAttachmentHandler>;
+  let list: ReturnType<typeof makeListAttachmentsHandler>;
+
+  beforeEach(() => {
+    store = new InMemoryStateStore();
+    ids = 0;
+    submit = makeSubmitAttachmentHandler(() => ({
+      store,
+      knownControllers: new Set(['default']),
+      newAttachmentId: () => `generated-${++ids}`,
+      nowInMs: () => Date.parse('2026-11-28T10:00:00Z'),
+      retryAfterInSeconds: 2,
+    }));
+    status = makeGetAttachmentHandler(() => ({ store, retryAfterInSeconds: 2 }));
+    list = makeListAttachmentsHandler(() => ({ store, pageSizeMax: 100 }));
+  });
+
+  it('accepts a valid request: 202, Location, Retry-After, the first step enqueued', async () => {
+    const ctx = context('submitAttachment');
+    const response = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    expect(response.status).toBe(202);
+    expect(response.headers).toMatchObject({ Location: `${BASE}/contoso/attachments/seed-1`, 'Retry-After': '2' });
+    expect(response.jsonBody).toMatchObject({
+      id: 'seed-1',
+      runtimeStatus: 'Pending',
+      statusQueryGetUri: `${BASE}/contoso/attachments/seed-1`,
+    });
+    expect(ctx.extraOutputs.get(firstQueue)).toEqual({
+      schemaVersion: 1,
+      tenantId: 'contoso',
+      attachmentId: 'seed-1',
+      step: 'addIpConfigurations',
+    });
+    expect((await store.getAttachment('contoso', 'seed-1'))?.request.nic).toEqual({ privateIpAddress: '192.168.1.9' });
+  });
+
+  it('generates an unguessable id when none is given', async () => {
+    const { attachmentId: _omit, ...withoutId } = seedRequest();
+    const response = await submit(post('contoso', JSON.stringify(withoutId)), context('submitAttachment'));
+    expect(response.jsonBody).toMatchObject({ id: 'generated-1' });
+  });
+
+  it('returns the same attachment for the same request again, without a second run', async () => {
+    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    const ctx = context('submitAttachment');
+    const again = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    expect(again.status).toBe(202);
+    expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false });
+    expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
+  });
+
+  it('refuses a different request under an attachmentId already used', async () => {
+    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    const ctx = context('submitAttachment');
+    const other = await submit(post('contoso', JSON.stringify(seedRequest({ subnetId: 'Subnet2' }))), ctx);
+    expect(other.status).toBe(409);
+    expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'malformed JSON', body: '{"virtualNetworkId":', fields: ['(body)'], code: 'InvalidJson' },
+    { name: 'empty body', body: '', fields: ['(body)'], code: 'InvalidJson' },
+    {
+      name: 'oversized body',
+      body: JSON.stringify({ pad: 'x'.repeat(70_000) }),
+      fields: ['(body)'],
+      code: 'RequestTooLarge',
+    },
+    { name: 'an array', body: '[]', fields: ['(body)'], code: 'InvalidRequest' },
+    {
+      name: 'many bad fields at once',
+      body: JSON.stringify({
+        ...seedRequest(),
+        subnetId: "x' or 1 eq 1",
+        nic: {},
+        containerIps: { count: 0 },
+        surprise: true,
+      }),
+      fields: ['subnetId', 'nic', 'containerIps.count', '(body)'],
+      code: 'InvalidRequest',
+    },
+    {
+      name: 'unknown controller',
+      body: JSON.stringify(seedRequest({ networkController: 'lab' })),
+      fields: ['networkController'],
+      code: 'InvalidRequest',
+    },
+  ])('rejects $name with 400 naming every field, storing and enqueuing nothing', async ({ body, fields, code }) => {
+    const ctx = context('submitAttachment');
+    const response = await submit(post('contoso', body), ctx);
+    expect(response.status).toBe(400);
+    const error = (response.jsonBody as { error: { code: string; details: { target: string }[] } }).error;
+    expect(error.code).toBe(code);
+    expect(error.details.map((d) => d.target)).toEqual(fields);
+    expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
+    expect(store.writes).toBe(0);
+  });
+
+  it('rejects a bad tenant id in the route and a non-JSON content type', async () => {
+    const badTenant = await submit(post('..%2Fother', JSON.stringify(seedRequest())), context('submitAttachment'));
+    expect(badTenant.status).toBe(400);
+    const text = await submit(
+      post('contoso', JSON.stringify(seedRequest()), { 'content-type': 'text/plain' }),
+      context('submitAttachment'),
+    );
+    expect(text.status).toBe(400);
+    expect(store.writes).toBe(0);
+  });
+
+  it('reports status: 202 with Retry-After while pending, 200 once ended, 404 when unknown or another tenant', async () => {
+    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    const pending = await status(get('contoso', 'seed-1'), context('getAttachment'));
+    expect(pending.status).toBe(202);
+    expect(pending.headers).toMatchObject({ 'Retry-After': '2' });
+    expect(pending.jsonBody).toMatchObject({
+      runtimeStatus: 'Pending',
+      currentStep: 'addIpConfigurations',
+      steps: [{ order: 1, name: 'addIpConfigurations', status: 'Pending', attempts: 0 }],
+    });
+    expect(JSON.stringify(pending.jsonBody)).not.toMatch(/checkpoint|lease|etag/);
+
+    await store.updateAttachment('contoso', 'seed-1', (r) => ({ record: { ...r, runtimeStatus: 'Completed' } }));
+    const done = await status(get('contoso', 'seed-1', '?showHistory=true'), context('getAttachment'));
+    expect(done.status).toBe(200);
+    expect((done.jsonBody as { history: { type: string }[] }).history[0]?.type).toBe('Submitted');
+
+    expect((await status(get('contoso', 'nope'), context('getAttachment'))).status).toBe(404);
+    expect((await status(get('fabrikam', 'seed-1'), context('getAttachment'))).status).toBe(404);
+  });
+
+  it('lists a tenant’s attachments, filtered by runtime status and paged', async () => {
+    for (let i = 0; i < 5; i++) {
+      await submit(
+        post('contoso', JSON.stringify(seedRequest({ attachmentId: `a${i}` }))),
+        context('submitAttachment'),
+      );
+    }
+    await submit(post('fabrikam', JSON.stringify(seedRequest({ attachmentId: 'f1' }))), context('submitAttachment'));
+    await store.updateAttachment('contoso', 'a3', (r) => ({ record: { ...r, runtimeStatus: 'Failed' } }));
+
+    const url = (q: string) =>
+      new HttpRequest({ method: 'GET', url: `${BASE}/contoso/attachments${q}`, params: { tenantId: 'contoso' } });
+    const page1 = await list(url('?top=2'), context('listAttachments'));
+    const body1 = page1.jsonBody as { value: { id: string }[]; nextLink: string };
+    expect(body1.value.map((v) => v.id)).toEqual(['a0', 'a1']);
+    const next = new URL(body1.nextLink);
+    const page2 = await list(url(next.search), context('listAttachments'));
+    expect((page2.jsonBody as { value: { id: string }[] }).value.map((v) => v.id)).toEqual(['a2', 'a3']);
+
+    const failed = await list(url('?runtimeStatus=Failed'), context('listAttachments'));
+    expect((failed.jsonBody as { value: { id: string }[] }).value.map((v) => v.id)).toEqual(['a3']);
+
+    const bad = await list(url('?runtimeStatus=Exploded&top=0'), context('listAttachments'));
+    expect(bad.status).toBe(400);
+    const targets = (bad.jsonBody as { error: { details: { target: string }[] } }).error.details.map((d) => d.target);
+    expect(targets).toEqual(['runtimeStatus', 'top']);
+  });
+});
