@@ -99,8 +99,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<NetworkControllerEmulatorOptions> = {}): Promise<Harness> {
-  const ca = createDevCertificateAuthority();
+export async function startHarness(
+  options: Partial<NetworkControllerEmulatorOptions> = {},
+  ca: DevCertificateAuthority = createDevCertificateAuthority(),
+): Promise<Harness> {
   const server = ca.issueServerCertificate(['127.0.0.1', 'localhost']);
   const emulator = await startNetworkControllerEmulator({
     provisioningDelayInMs: 40,
