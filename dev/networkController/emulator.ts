@@ -85,6 +85,14 @@ function normalizeThumbprint(thumbprint: string): string {
   return thumbprint.replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
+/**
+ * An HTTPS emulator of the Network Controller northbound API under `/networking/v1`, following the protocol fact
+ * sheet (shared/reference/network-controller-rest.md §1-§5, §11). Control routes outside the NC API, never behind
+ * the client-certificate check and never in the request log:
+ *   POST /_emulator/reset {seed?}            POST /_emulator/resources {resources: [{resourceRef, body}]}
+ *   GET|POST|DELETE /_emulator/faults, DELETE /_emulator/faults/{id}
+ *   GET|DELETE /_emulator/requests           GET|PUT /_emulator/settings
+ */
 export async function startNetworkControllerEmulator(
   options: NetworkControllerEmulatorOptions,
 ): Promise<RunningNetworkControllerEmulator> {

@@ -1,3 +1,6 @@
+import { Agent, request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createDevCertificateAuthority, type IssuedCertificate } from '../../../dev/tls';
@@ -44,6 +47,32 @@ describe('NC emulator: x509 client authentication', () => {
     expect(res.body.resourceId).toBe(SEED_NIC);
   });
 
+  it('keeps the client identity on resumed TLS sessions (what keep-alive HTTP clients do)', async () => {
+    const agent = new Agent({ ca: ca.caCertPem, cert: allowed.certPem, key: allowed.keyPem, maxCachedSessions: 10 });
+    const results: { status: number; resumed: boolean }[] = [];
+    for (let i = 0; i < 3; i++) {
+      results.push(
+        await new Promise((resolve, reject) => {
+          const req = request(
+            `${h.emulator.baseUrl}/networkInterfaces`,
+            { agent, headers: { Connection: 'close' } },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, resumed: (req.socket as TLSSocket).isSessionReused() }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }),
+      );
+    }
+    agent.destroy();
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(results.some((r) => r.resumed)).toBe(true);
+  });
+
   it('rejects writes without the certificate before looking at them', async () => {
     const res = await h.api('PUT', `/networkInterfaces/${SEED_NIC}`, { body: {} });
     expect(res.status).toBe(403);
@@ -52,6 +81,6 @@ describe('NC emulator: x509 client authentication', () => {
   it('leaves /_emulator routes open so tests can drive the emulator', async () => {
     const res = await h.admin<{ status: number }[]>('GET', '/requests');
     expect(res.status).toBe(200);
-    expect(res.body.map((r) => r.status)).toEqual([403, 403, 403, 200, 403]);
+    expect(res.body.map((r) => r.status)).toEqual([403, 403, 403, 200, 200, 200, 200, 403]);
   });
 });
