@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+
+import { parseDurationInMs } from './timeSpan';
+
+/** The `extensions.queues` settings of host.json, with the Queues extension 5.x defaults filled in. */
+export interface QueueSettings {
+  batchSize: number;
+  newBatchThreshold: number;
+  maxPollingIntervalInMs: number;
+  visibilityTimeoutInMs: number;
+  maxDequeueCount: number;
+  messageEncoding: 'base64' | 'none';
+}
+
+export interface HostSettings {
+  queues: QueueSettings;
+  /** Without slashes; '' when host.json sets an empty prefix. */
+  httpRoutePrefix: string;
+}
+
+const MIN_POLLING_INTERVAL_IN_MS = 100;
+// The extension's default is 1 min, but the docs state that local development defaults to 2 s, and this runner is
+// only ever local.
+const LOCAL_DEFAULT_MAX_POLLING_INTERVAL_IN_MS = 2_000;
+const MAX_BATCH_SIZE = 32;
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// The host binds host.json through .NET configuration, which ignores key case.
+function lookup(source: unknown, key: string): unknown {
+  if (!isObject(source)) return undefined;
+  const found = Object.keys(source).find((k) => k.toLowerCase() === key.toLowerCase());
+  return found === undefined ? undefined : source[found];
+}
+
+function integerSetting(source: unknown, key: string, fallback: number, min: number, max = Infinity): number {
+  const raw = lookup(source, key);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `host.json extensions.queues.${key}: ${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`,
+    );
+  }
+  return value;
+}
+
+function queueSettingsFrom(queues: unknown, processorCount: number): QueueSettings {
+  const batchSize = integerSetting(queues, 'batchSize', 16, 1, MAX_BATCH_SIZE);
+  // -1 is the extension's "not set" marker; the computed default scales with cores.
+  const threshold = integerSetting(queues, 'newBatchThreshold', -1, -1);
+  const rawPolling = lookup(queues, 'maxPollingInterval');
+  const maxPollingIntervalInMs =
+    rawPolling === undefined
+      ? LOCAL_DEFAULT_MAX_POLLING_INTERVAL_IN_MS
+      : parseDurationInMs(rawPolling, 'host.json extensions.queues.maxPollingInterval');
+  if (maxPollingIntervalInMs < MIN_POLLING_INTERVAL_IN_MS) {
+    throw new RangeError(
+      `host.json extensions.queues.maxPollingInterval must be at least ${MIN_POLLING_INTERVAL_IN_MS} ms.`,
+    );
+  }
+  const rawVisibility = lookup(queues, 'visibilityTimeout');
+  const rawEncoding = lookup(queues, 'messageEncoding') ?? 'base64';
+  const encoding = typeof rawEncoding === 'string' ? rawEncoding.toLowerCase() : rawEncoding;
+  if (encoding !== 'base64' && encoding !== 'none') {
+    throw new RangeError(
+      `host.json extensions.queues.messageEncoding: ${JSON.stringify(rawEncoding)} is not base64 or none.`,
+    );
+  }
+  return {
+    batchSize,
+    newBatchThreshold: threshold === -1 ? Math.floor(batchSize / 2) * processorCount : threshold,
+    maxPollingIntervalInMs,
+    visibilityTimeoutInMs:
+      rawVisibility === undefined
+        ? 0
+        : parseDurationInMs(rawVisibility, 'host.json extensions.queues.visibilityTimeout'),
+    maxDequeueCount: integerSetting(queues, 'maxDequeueCount', 5, 1),
+    messageEncoding: encoding,
+  };
+}
+
+export function hostSettingsFrom(hostJson: unknown, processorCount = availableParallelism()): HostSettings {
+  const extensions = lookup(hostJson, 'extensions');
+  const rawPrefix = lookup(lookup(extensions, 'http'), 'routePrefix') ?? 'api';
+  if (typeof rawPrefix !== 'string') throw new TypeError('host.json extensions.http.routePrefix must be a string.');
+  return {
+    queues: queueSettingsFrom(lookup(extensions, 'queues'), processorCount),
+    httpRoutePrefix: rawPrefix.replace(/^\/+|\/+$/g, ''),
+  };
+}
+
+/** Reads `<appRoot>/host.json`; a missing file means all defaults. */
+export function readHostSettings(appRoot: string): HostSettings {
+  const file = path.join(appRoot, 'host.json');
+  if (!existsSync(file)) return hostSettingsFrom({});
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`Could not parse ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return hostSettingsFrom(parsed);
+}

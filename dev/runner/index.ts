@@ -1,0 +1,2 @@
+export { type LocalRunnerOptions, type RunningLocalRunner, startLocalRunner } from './localRunner';
+export { applyLocalSettings, type LocalSettings } from './localSettings';

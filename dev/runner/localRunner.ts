@@ -1,0 +1,130 @@
+import path from 'node:path';
+
+import { readHostSettings } from './hostConfig';
+import { HttpHost } from './httpHost';
+import { type LineWriter, timestamped } from './invocationLog';
+import { loadFunctionApp } from './loadApp';
+import { QueueListener } from './queueListener';
+import { createQueueMessageHandler } from './queueMessageHandler';
+import { QueueOutputWriter } from './queueOutputs';
+import { QueueAccounts } from './queueStorage';
+import { QueueWatcher } from './queueWatcher';
+import { resolveFunctions } from './resolveFunctions';
+
+export interface LocalRunnerOptions {
+  /** Folder holding package.json (whose `main` glob names the function files) and host.json. */
+  appRoot: string;
+  /** Default 7071, like `func start`; 0 picks a free port. */
+  httpPort?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** When set, HTTP functions whose authLevel is not 'anonymous' require this key as ?code= or x-functions-key. */
+  functionKey?: string;
+  /** Receives each log line (timestamped); default: process.stdout. */
+  log?: (line: string) => void;
+  /** The compiled registration wrapper the function files load; default `<appRoot>/dist/shared/hosting/functionApp.js`. */
+  registryModulePath?: string;
+  /** How long stop() waits for running invocations; default 10 s. */
+  stopTimeoutInMs?: number;
+}
+
+export interface RunningLocalRunner {
+  /** e.g. http://127.0.0.1:7071/api */
+  httpUrl: string;
+  functionNames: string[];
+  /** Stops polling, waits for in-flight invocations (bounded by stopTimeoutInMs), closes HTTP. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_HTTP_PORT = 7071;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_STOP_TIMEOUT_IN_MS = 10_000;
+
+function writeToStdout(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function urlHostFor(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Serves the app's registrations against Azure Storage (Azurite locally) the way the Functions host would: queue
+ * triggers with the host's polling, retry and poison rules, queue output bindings, and HTTP triggers.
+ */
+export async function startLocalRunner(options: LocalRunnerOptions): Promise<RunningLocalRunner> {
+  const appRoot = path.resolve(options.appRoot);
+  const host = options.host ?? DEFAULT_HOST;
+  const stopTimeoutInMs = options.stopTimeoutInMs ?? DEFAULT_STOP_TIMEOUT_IN_MS;
+  const write: LineWriter = timestamped(options.log ?? writeToStdout);
+
+  const hostSettings = readHostSettings(appRoot);
+  const { registrations } = loadFunctionApp({
+    appRoot,
+    registryModulePath: options.registryModulePath ?? path.join(appRoot, 'dist', 'shared', 'hosting', 'functionApp.js'),
+    log: write,
+  });
+
+  const accounts = new QueueAccounts();
+  const watcher = new QueueWatcher();
+  const outputs = new QueueOutputWriter(accounts, watcher, hostSettings.queues.messageEncoding);
+  const { queueFunctions, httpFunctions } = resolveFunctions(registrations, {
+    accounts,
+    settings: process.env,
+    routePrefix: hostSettings.httpRoutePrefix,
+    write,
+  });
+
+  const httpHost = new HttpHost({
+    functions: httpFunctions,
+    host,
+    port: options.httpPort ?? DEFAULT_HTTP_PORT,
+    functionKey: options.functionKey,
+    outputs,
+    write,
+  });
+  const port = await httpHost.listen();
+  const baseUrl = `http://${urlHostFor(host)}:${port}`;
+  const httpUrl = hostSettings.httpRoutePrefix ? `${baseUrl}/${hostSettings.httpRoutePrefix}` : baseUrl;
+
+  const listeners = queueFunctions.map(
+    (fn) =>
+      new QueueListener({
+        functionName: fn.functionName,
+        queue: fn.queue,
+        settings: hostSettings.queues,
+        watcher,
+        handler: createQueueMessageHandler(fn, { settings: hostSettings.queues, outputs, write }),
+        write,
+      }),
+  );
+  for (const listener of listeners) listener.start();
+
+  write('Functions:');
+  for (const fn of queueFunctions) write(`  ${fn.functionName}: queueTrigger '${fn.queue.name}'`);
+  for (const fn of httpFunctions)
+    write(
+      `  ${fn.functionName}: [${fn.methods.join(',')}] ${baseUrl}/${[hostSettings.httpRoutePrefix, fn.route.template].filter(Boolean).join('/')}`,
+    );
+
+  const served = new Set([...queueFunctions, ...httpFunctions].map((fn) => fn.functionName));
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    const drained = await Promise.all([
+      ...listeners.map((listener) => listener.stop(stopTimeoutInMs)),
+      httpHost.stop(stopTimeoutInMs),
+    ]);
+    if (!drained.every(Boolean)) {
+      write(
+        `Stopped with invocations still running after ${stopTimeoutInMs} ms; their queue messages reappear when their leases end.`,
+      );
+    }
+  };
+
+  return {
+    httpUrl,
+    functionNames: registrations.map(({ name }) => name).filter((name) => served.has(name)),
+    stop: () => (stopping ??= stop()),
+  };
+}

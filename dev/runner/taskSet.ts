@@ -1,0 +1,31 @@
+/** Tracks running work so callers can wait for room (newBatchThreshold) or for everything to finish (stop). */
+export class TaskSet {
+  readonly #running = new Set<Promise<void>>();
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** `work` must not reject; the set only observes completion. */
+  add(work: Promise<void>): void {
+    const tracked = work.finally(() => this.#running.delete(tracked));
+    this.#running.add(tracked);
+  }
+
+  async waitUntilAtMost(count: number): Promise<void> {
+    while (this.#running.size > count) await Promise.race(this.#running);
+  }
+
+  /** Resolves true when everything finished, false when the deadline passed first. */
+  async drain(timeoutInMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutInMs);
+    });
+    try {
+      return await Promise.race([this.waitUntilAtMost(0).then(() => true as const), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
