@@ -71,5 +71,13 @@ export function loadFunctionApp(options: LoadAppOptions): LoadedApp {
   if (!isRegistryModule(registry)) {
     throw new Error(`${options.registryModulePath} does not export listFunctionRegistrations().`);
   }
-  return { entryPoints, registrations: registry.listFunctionRegistrations() };
+  const registrations = registry.listFunctionRegistrations();
+  if (registrations.length === 0 && entryPoints.length > 0) {
+    // Functions registered with app.* directly never reach the registry, so the runner cannot see them.
+    options.log(
+      `No functions were registered through ${options.registryModulePath}; the runner only serves functions ` +
+        `registered with registerStorageQueueFunction/registerHttpFunction.`,
+    );
+  }
+  return { entryPoints, registrations };
 }

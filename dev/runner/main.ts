@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     httpPort: values.port !== undefined ? parsePort(values.port) : localSettings.localHttpPort,
     host: values.host,
     functionKey: values['function-key'],
-    registryModulePath: values['registry-module'] && path.resolve(values['registry-module']),
+    registryModulePath: values['registry-module'] !== undefined ? path.resolve(values['registry-module']) : undefined,
   });
   process.stdout.write(`Runner ready: ${runner.httpUrl} (${runner.functionNames.length} functions)\n`);
 

@@ -5,7 +5,7 @@ import type { QueueSettings } from './hostConfig';
 import { describeError, type LineWriter } from './invocationLog';
 import { queueKey, statusCodeOf } from './queueStorage';
 import type { QueueWatcher } from './queueWatcher';
-import { TaskSet } from './taskSet';
+import { finishesWithin, TaskSet } from './taskSet';
 
 /** The host leases each received message for 10 minutes and renews the lease at half-time while the function runs. */
 export const MESSAGE_LEASE_IN_SECONDS = 600;
@@ -77,11 +77,9 @@ export class QueueListener {
     this.#unregister?.();
     this.#wake?.();
     const deadline = Date.now() + timeoutInMs;
-    const loopEnded = await Promise.race([
-      (this.#loop ?? Promise.resolve()).then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutInMs).unref()),
-    ]);
-    return (await this.#inFlight.drain(Math.max(0, deadline - Date.now()))) && loopEnded;
+    // The loop may be waiting for in-flight work to drop below newBatchThreshold, so it can take as long as they do.
+    const loopEnded = await finishesWithin(this.#loop ?? Promise.resolve(), timeoutInMs);
+    return (await this.#inFlight.drain(deadline - Date.now())) && loopEnded;
   }
 
   async #run(): Promise<void> {

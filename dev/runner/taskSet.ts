@@ -17,15 +17,20 @@ export class TaskSet {
   }
 
   /** Resolves true when everything finished, false when the deadline passed first. */
-  async drain(timeoutInMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutInMs);
-    });
-    try {
-      return await Promise.race([this.waitUntilAtMost(0).then(() => true as const), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+  drain(timeoutInMs: number): Promise<boolean> {
+    return finishesWithin(this.waitUntilAtMost(0), timeoutInMs);
+  }
+}
+
+/** True if `work` settles within the timeout; the work itself is not cancelled either way. */
+export async function finishesWithin(work: Promise<unknown>, timeoutInMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, timeoutInMs));
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -157,7 +157,7 @@ describe('HTTP API handlers', () => {
 
   it('reports status: 202 with Retry-After while pending, 200 once ended, 404 when unknown or another tenant', async () => {
     await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
-    const pending = await status(get('contoso', 'seed-1'), context('getAttachment'));
+    const pending = await status(get('contoso', 'seed-1'));
     expect(pending.status).toBe(202);
     expect(pending.headers).toMatchObject({ 'Retry-After': '2' });
     expect(pending.jsonBody).toMatchObject({
@@ -168,12 +168,12 @@ describe('HTTP API handlers', () => {
     expect(JSON.stringify(pending.jsonBody)).not.toMatch(/checkpoint|lease|etag/);
 
     await store.updateAttachment('contoso', 'seed-1', (r) => ({ record: { ...r, runtimeStatus: 'Completed' } }));
-    const done = await status(get('contoso', 'seed-1', '?showHistory=true'), context('getAttachment'));
+    const done = await status(get('contoso', 'seed-1', '?showHistory=true'));
     expect(done.status).toBe(200);
     expect((done.jsonBody as { history: { type: string }[] }).history[0]?.type).toBe('Submitted');
 
-    expect((await status(get('contoso', 'nope'), context('getAttachment'))).status).toBe(404);
-    expect((await status(get('fabrikam', 'seed-1'), context('getAttachment'))).status).toBe(404);
+    expect((await status(get('contoso', 'nope'))).status).toBe(404);
+    expect((await status(get('fabrikam', 'seed-1'))).status).toBe(404);
   });
 
   it('lists a tenant’s attachments, filtered by runtime status and paged', async () => {
@@ -188,17 +188,17 @@ describe('HTTP API handlers', () => {
 
     const url = (q: string) =>
       new HttpRequest({ method: 'GET', url: `${BASE}/contoso/attachments${q}`, params: { tenantId: 'contoso' } });
-    const page1 = await list(url('?top=2'), context('listAttachments'));
+    const page1 = await list(url('?top=2'));
     const body1 = page1.jsonBody as { value: { id: string }[]; nextLink: string };
     expect(body1.value.map((v) => v.id)).toEqual(['a0', 'a1']);
     const next = new URL(body1.nextLink);
-    const page2 = await list(url(next.search), context('listAttachments'));
+    const page2 = await list(url(next.search));
     expect((page2.jsonBody as { value: { id: string }[] }).value.map((v) => v.id)).toEqual(['a2', 'a3']);
 
-    const failed = await list(url('?runtimeStatus=Failed'), context('listAttachments'));
+    const failed = await list(url('?runtimeStatus=Failed'));
     expect((failed.jsonBody as { value: { id: string }[] }).value.map((v) => v.id)).toEqual(['a3']);
 
-    const bad = await list(url('?runtimeStatus=Exploded&top=0'), context('listAttachments'));
+    const bad = await list(url('?runtimeStatus=Exploded&top=0'));
     expect(bad.status).toBe(400);
     const targets = (bad.jsonBody as { error: { details: { target: string }[] } }).error.details.map((d) => d.target);
     expect(targets).toEqual(['runtimeStatus', 'top']);
