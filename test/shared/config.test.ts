@@ -1,0 +1,344 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadConfig } from '../../shared/config';
+import { ConfigError } from '../../shared/errors';
+
+const MINIMAL = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  NC_DEFAULT_URL: 'https://nc.contoso.local/networking/v1',
+} as const;
+
+const CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const KEY_PEM = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return (thrown as ConfigError).problems;
+}
+
+describe('loadConfig: defaults', () => {
+  it('builds the defaults from a minimal environment', () => {
+    const config = loadConfig({ ...MINIMAL });
+    expect(config).toEqual({
+      environment: 'Production',
+      storageConnectionString: 'UseDevelopmentStorage=true',
+      tables: { state: 'attachments' },
+      maxDequeueCount: 5,
+      step: { inlineWaitInMs: 5_000, leaseInMs: 360_000 },
+      http: { statusRetryAfterInSeconds: 2, listPageSizeMax: 100 },
+      networkControllerDefaults: {
+        timeoutInMs: 30_000,
+        maxRetries: 3,
+        retryDelayInMs: 500,
+        maxRetryDelayInMs: 8_000,
+        pollIntervalInMs: 1_000,
+        operationTimeoutInMs: 300_000,
+      },
+      networkControllers: new Map([
+        [
+          'default',
+          {
+            name: 'default',
+            url: 'https://nc.contoso.local/networking/v1',
+            auth: { mode: 'none' },
+            caCertPem: undefined,
+            insecureSkipTlsVerify: false,
+          },
+        ],
+      ]),
+    });
+  });
+
+  it('defaults maxDequeueCount to host.json extensions.queues.maxDequeueCount', () => {
+    const hostJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as {
+      extensions: { queues: { maxDequeueCount: number } };
+    };
+    expect(loadConfig({ ...MINIMAL }).maxDequeueCount).toBe(hostJson.extensions.queues.maxDequeueCount);
+  });
+
+  it('takes the host override of maxDequeueCount, so app and host agree on the last delivery', () => {
+    const config = loadConfig({ ...MINIMAL, AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '8' });
+    expect(config.maxDequeueCount).toBe(8);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({ ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509', NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIK' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.tables)).toBe(true);
+    expect(Object.isFrozen(config.step)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+    expect(Object.isFrozen(config.networkControllerDefaults)).toBe(true);
+    expect(Object.isFrozen(config.networkControllers)).toBe(true);
+    const controller = config.networkControllers.get('default');
+    expect(Object.isFrozen(controller)).toBe(true);
+    expect(Object.isFrozen(controller?.auth)).toBe(true);
+    expect(() => {
+      (config as { maxDequeueCount: number }).maxDequeueCount = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.step as { leaseInMs: number }).leaseInMs = 1;
+    }).toThrow(TypeError);
+  });
+
+  it.each([
+    ['APP_ENVIRONMENT', 'Development', (c: ReturnType<typeof loadConfig>) => c.environment, 'Development'],
+    ['STATE_TABLE_NAME', 'attachmentsLab2', (c: ReturnType<typeof loadConfig>) => c.tables.state, 'attachmentsLab2'],
+    ['STEP_INLINE_WAIT_MS', '0', (c: ReturnType<typeof loadConfig>) => c.step.inlineWaitInMs, 0],
+    ['STEP_LEASE_MS', '600000', (c: ReturnType<typeof loadConfig>) => c.step.leaseInMs, 600_000],
+    ['STATUS_RETRY_AFTER_SECONDS', '10', (c: ReturnType<typeof loadConfig>) => c.http.statusRetryAfterInSeconds, 10],
+    ['LIST_PAGE_SIZE_MAX', '1000', (c: ReturnType<typeof loadConfig>) => c.http.listPageSizeMax, 1_000],
+    [
+      'NETWORK_CONTROLLER_TIMEOUT_MS',
+      '100',
+      (c: ReturnType<typeof loadConfig>) => c.networkControllerDefaults.timeoutInMs,
+      100,
+    ],
+    [
+      'NETWORK_CONTROLLER_MAX_RETRIES',
+      '0',
+      (c: ReturnType<typeof loadConfig>) => c.networkControllerDefaults.maxRetries,
+      0,
+    ],
+    [
+      'NETWORK_CONTROLLER_POLL_INTERVAL_MS',
+      '250',
+      (c: ReturnType<typeof loadConfig>) => c.networkControllerDefaults.pollIntervalInMs,
+      250,
+    ],
+  ])('reads %s=%s', (key, value, read, expected) => {
+    expect(read(loadConfig({ ...MINIMAL, [key]: value }))).toBe(expected);
+  });
+});
+
+describe('loadConfig: Network Controllers', () => {
+  it.each([
+    ['NC_LAB_2_URL', 'lab-2'],
+    ['NC_WEST_EU_URL', 'west-eu'],
+    ['NC_DC1_URL', 'dc1'],
+  ])('names the controller of %s %s', (key, name) => {
+    const config = loadConfig({ ...MINIMAL, [key]: 'https://nc2.contoso.local/networking/v1' });
+    expect([...config.networkControllers.keys()].sort()).toEqual(['default', name].sort());
+    expect(config.networkControllers.get(name)).toMatchObject({ name, url: 'https://nc2.contoso.local/networking/v1' });
+  });
+
+  it('configures a controller without NC_DEFAULT_URL when another one is named', () => {
+    const config = loadConfig({ AzureWebJobsStorage: 'x', NC_LAB_URL: 'https://lab.contoso.local/networking/v1' });
+    expect([...config.networkControllers.keys()]).toEqual(['lab']);
+  });
+
+  it('drops trailing slashes from the URL', () => {
+    const config = loadConfig({ ...MINIMAL, NC_DEFAULT_URL: 'https://nc.contoso.local/networking/v1//' });
+    expect(config.networkControllers.get('default')?.url).toBe('https://nc.contoso.local/networking/v1');
+  });
+
+  it('reads x509 client authentication from a PEM pair, and a private CA', () => {
+    const config = loadConfig({
+      ...MINIMAL,
+      NC_DEFAULT_AUTH_MODE: 'x509',
+      NC_DEFAULT_CLIENT_CERT_PEM: CERT_PEM,
+      NC_DEFAULT_CLIENT_KEY_PEM: KEY_PEM,
+      NC_DEFAULT_CA_PEM: CA_PEM,
+    });
+    expect(config.networkControllers.get('default')).toEqual({
+      name: 'default',
+      url: MINIMAL.NC_DEFAULT_URL,
+      auth: { mode: 'x509', certPem: CERT_PEM, keyPem: KEY_PEM },
+      caCertPem: CA_PEM,
+      insecureSkipTlsVerify: false,
+    });
+  });
+
+  it.each([
+    ['with a passphrase', { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'secret' }, 'secret'],
+    ['without a passphrase', {}, undefined],
+    ['with an empty passphrase (unset)', { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: '' }, undefined],
+  ])('reads x509 client authentication from a PFX %s', (_name, extra, passphrase) => {
+    const config = loadConfig({
+      ...MINIMAL,
+      NC_DEFAULT_AUTH_MODE: 'x509',
+      NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIKPAIBAzCC',
+      ...extra,
+    });
+    expect(config.networkControllers.get('default')?.auth).toEqual({
+      mode: 'x509',
+      pfxBase64: 'MIIKPAIBAzCC',
+      pfxPassphrase: passphrase,
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('allows INSECURE_SKIP_TLS_VERIFY=%s in Development', (value, expected) => {
+    const config = loadConfig({
+      ...MINIMAL,
+      APP_ENVIRONMENT: 'Development',
+      NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: value,
+    });
+    expect(config.networkControllers.get('default')?.insecureSkipTlsVerify).toBe(expected);
+  });
+
+  it.each([
+    ['in Production', { APP_ENVIRONMENT: 'Production', NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: 'true' }],
+    ['when APP_ENVIRONMENT is unset', { NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: 'true' }],
+    ['given as 1 outside Development', { NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: '1' }],
+  ])('refuses INSECURE_SKIP_TLS_VERIFY %s', (_name, extra) => {
+    expect(problemsOf({ ...MINIMAL, ...extra })).toEqual([
+      expect.stringContaining(
+        'NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: refusing to turn TLS verification off outside APP_ENVIRONMENT=Development',
+      ),
+    ]);
+  });
+
+  it('allows INSECURE_SKIP_TLS_VERIFY=false in Production', () => {
+    const config = loadConfig({ ...MINIMAL, NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: 'false' });
+    expect(config.networkControllers.get('default')?.insecureSkipTlsVerify).toBe(false);
+  });
+});
+
+describe('loadConfig: problems', () => {
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ['a missing storage connection', { NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL }, 'AzureWebJobsStorage: is required'],
+    ['an empty storage connection', { ...MINIMAL, AzureWebJobsStorage: '' }, 'AzureWebJobsStorage: is required'],
+    [
+      'no controller',
+      { AzureWebJobsStorage: 'x' },
+      'NC_DEFAULT_URL: at least one Network Controller must be configured',
+    ],
+    [
+      'an http URL',
+      { ...MINIMAL, NC_DEFAULT_URL: 'http://nc.contoso.local/networking/v1' },
+      'NC_DEFAULT_URL: must use https',
+    ],
+    [
+      'a relative URL',
+      { ...MINIMAL, NC_DEFAULT_URL: 'nc.contoso.local/networking/v1' },
+      'NC_DEFAULT_URL: must be an absolute URL',
+    ],
+    ['an empty URL', { ...MINIMAL, NC_DEFAULT_URL: '' }, 'NC_DEFAULT_URL: must be an absolute URL'],
+    [
+      'credentials in the URL',
+      { ...MINIMAL, NC_DEFAULT_URL: 'https://admin:pw@nc.contoso.local/networking/v1' },
+      'NC_DEFAULT_URL: must not carry credentials or a query string',
+    ],
+    [
+      'a query string in the URL',
+      { ...MINIMAL, NC_DEFAULT_URL: 'https://nc.contoso.local/networking/v1?sig=abc' },
+      'NC_DEFAULT_URL: must not carry credentials or a query string',
+    ],
+    ['a bad number', { ...MINIMAL, STEP_LEASE_MS: 'soon' }, 'STEP_LEASE_MS: must be a number'],
+    [
+      'a fractional number',
+      { ...MINIMAL, NETWORK_CONTROLLER_MAX_RETRIES: '1.5' },
+      'NETWORK_CONTROLLER_MAX_RETRIES: must be a whole number',
+    ],
+    ['a number below its minimum', { ...MINIMAL, STEP_LEASE_MS: '999' }, 'STEP_LEASE_MS: must be at least 1000'],
+    [
+      'a number above its maximum',
+      { ...MINIMAL, NETWORK_CONTROLLER_MAX_RETRIES: '11' },
+      'NETWORK_CONTROLLER_MAX_RETRIES: must be at most 10',
+    ],
+    [
+      'maxDequeueCount of 0',
+      { ...MINIMAL, AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '0' },
+      'AzureFunctionsJobHost__extensions__queues__maxDequeueCount: must be at least 1',
+    ],
+    ['a bad table name', { ...MINIMAL, STATE_TABLE_NAME: 'my-table' }, 'STATE_TABLE_NAME: must be a valid table name'],
+    [
+      'an unknown environment',
+      { ...MINIMAL, APP_ENVIRONMENT: 'Staging' },
+      'APP_ENVIRONMENT: must be Production or Development',
+    ],
+    [
+      'x509 without a certificate',
+      { ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509' },
+      'NC_DEFAULT_AUTH_MODE: x509 needs either NC_DEFAULT_CLIENT_CERT_PEM with NC_DEFAULT_CLIENT_KEY_PEM, or NC_DEFAULT_CLIENT_PFX_BASE64',
+    ],
+    [
+      'x509 with a certificate but no key',
+      { ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509', NC_DEFAULT_CLIENT_CERT_PEM: CERT_PEM },
+      'x509 needs either',
+    ],
+    [
+      'x509 with both a PEM pair and a PFX',
+      {
+        ...MINIMAL,
+        NC_DEFAULT_AUTH_MODE: 'x509',
+        NC_DEFAULT_CLIENT_CERT_PEM: CERT_PEM,
+        NC_DEFAULT_CLIENT_KEY_PEM: KEY_PEM,
+        NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIK',
+      },
+      'x509 needs either',
+    ],
+    [
+      'an unknown auth mode',
+      { ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'kerberos' },
+      'NC_DEFAULT_AUTH_MODE: must be none or x509',
+    ],
+    [
+      'a bad INSECURE_SKIP_TLS_VERIFY',
+      { ...MINIMAL, NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: 'yes' },
+      'NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: must be true or false',
+    ],
+    [
+      'a controller name longer than 32 characters',
+      { ...MINIMAL, [`NC_${'A'.repeat(33)}_URL`]: MINIMAL.NC_DEFAULT_URL },
+      `NC_${'A'.repeat(33)}_URL: controller name "${'a'.repeat(33)}" must match`,
+    ],
+  ])('reports %s', (_name, env, problem) => {
+    expect(problemsOf(env)).toEqual([expect.stringContaining(problem)]);
+  });
+
+  it('reports every problem at once in one ConfigError', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({
+        NC_DEFAULT_URL: 'http://nc.contoso.local/networking/v1',
+        NC_DEFAULT_AUTH_MODE: 'x509',
+        STEP_LEASE_MS: 'soon',
+        NC_LAB_URL: 'https://lab.contoso.local/networking/v1',
+        NC_LAB_INSECURE_SKIP_TLS_VERIFY: 'true',
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const error = thrown as ConfigError;
+    expect(error.code).toBe('InvalidConfiguration');
+    expect(error.retryable).toBe(false);
+    expect(error.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('AzureWebJobsStorage: is required'),
+        expect.stringContaining('STEP_LEASE_MS: must be a number'),
+        expect.stringContaining('NC_DEFAULT_URL: must use https'),
+        expect.stringContaining('NC_DEFAULT_AUTH_MODE: x509 needs either'),
+        expect.stringContaining('NC_LAB_INSECURE_SKIP_TLS_VERIFY: refusing'),
+      ]),
+    );
+    expect(error.problems).toHaveLength(5);
+    for (const problem of error.problems) expect(error.message).toContain(`\n  - ${problem}`);
+  });
+
+  it('never puts a secret value into a problem', () => {
+    const problems = problemsOf({
+      ...MINIMAL,
+      NC_DEFAULT_URL: 'https://admin:Pa55w0rd@nc.contoso.local/networking/v1',
+      NC_DEFAULT_AUTH_MODE: 'x509',
+      NC_DEFAULT_CLIENT_KEY_PEM: KEY_PEM,
+      NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'TopSecret',
+    });
+    expect(problems.join('\n')).not.toMatch(/Pa55w0rd|TopSecret|PRIVATE KEY/);
+  });
+});
