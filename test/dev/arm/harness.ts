@@ -1,0 +1,102 @@
+import { request } from 'node:https';
+
+import { startArmEmulator } from '../../../dev/arm';
+import type { MachineSnapshot } from '../../../dev/arm/SimulatedWindowsMachine';
+import { createDevCertificateAuthority, type DevCertificateAuthority } from '../../../dev/tls';
+import {
+  noTokenProvider,
+  RunCommandClient,
+  type RunCommandClientOptions,
+} from '../../../shared/hosts/RunCommandClient';
+
+let sharedCa: DevCertificateAuthority | undefined;
+
+/** One dev CA per test file: RSA key generation is the slow part of starting an emulator. */
+export function testCa(): DevCertificateAuthority {
+  sharedCa ??= createDevCertificateAuthority('ARM emulator test CA');
+  return sharedCa;
+}
+
+export const LAB = {
+  subscriptionId: '00000000-0000-0000-0000-000000000000',
+  resourceGroup: 'sdn-lab',
+  location: 'westus2',
+} as const;
+
+export function machine(machineName: string) {
+  return { subscriptionId: LAB.subscriptionId, resourceGroup: LAB.resourceGroup, machineName };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export type TestArmEmulator = Awaited<ReturnType<typeof startTestArmEmulator>>;
+
+export async function startTestArmEmulator(options: { runDurationInMs?: number; seed?: boolean } = {}) {
+  const ca = testCa();
+  const emulator = await startArmEmulator({
+    port: 0,
+    tls: ca.issueServerCertificate(['127.0.0.1']),
+    runDurationInMs: options.runDurationInMs ?? 30,
+    seed: options.seed,
+  });
+
+  const raw = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    new Promise<RawResponse>((resolve, reject) => {
+      const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = request(
+        `${emulator.origin}${path}`,
+        { method, ca: ca.caCertPem, headers: { ...(data ? { 'content-type': 'application/json' } : {}), ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: text ? (JSON.parse(text) as unknown) : undefined,
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+
+  return {
+    origin: emulator.origin,
+    caCertPem: ca.caCertPem,
+    close: () => emulator.close(),
+    raw,
+    client: (options: Partial<RunCommandClientOptions> = {}) =>
+      new RunCommandClient(emulator.origin, {
+        credential: noTokenProvider(),
+        caCertPem: ca.caCertPem,
+        retryDelayInMs: 5,
+        maxRetryDelayInMs: 2_000,
+        ...options,
+      }),
+    inspect: async (name: string) => {
+      const response = await raw('GET', `/_emulator/machines/${name}`);
+      if (response.status !== 200) throw new Error(`inspect ${name}: HTTP ${response.status}`);
+      return response.body as MachineSnapshot & { runCommands: { name: string; executionState: string }[] };
+    },
+    setMachine: async (name: string, switches: Record<string, unknown>) => {
+      const response = await raw('PUT', `/_emulator/machines/${name}`, switches);
+      if (response.status !== 200)
+        throw new Error(`setMachine ${name}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    },
+    addFault: async (rule: Record<string, unknown>) => {
+      const response = await raw('POST', '/_emulator/faults', rule);
+      if (response.status !== 201)
+        throw new Error(`addFault: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    },
+    reset: async () => {
+      await raw('POST', '/_emulator/reset');
+    },
+  };
+}
