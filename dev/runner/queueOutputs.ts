@@ -2,7 +2,7 @@ import type { FunctionOutput, InvocationContext } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 
 import { encodeMessageBody, type MessageEncoding, queueMessageBodies } from './messageEncoding';
-import { type QueueAccounts, queueKey } from './queueStorage';
+import { type QueueAccounts, queueKey, statusCodeOf } from './queueStorage';
 import type { QueueWatcher } from './queueWatcher';
 
 /** A storage queue output binding of one function, with its queue resolved at start. */
@@ -35,17 +35,28 @@ export class QueueOutputWriter {
       const value = target.fromReturnValue ? result : context.extraOutputs.get(target.binding);
       const bodies = queueMessageBodies(value);
       if (bodies.length === 0) continue;
-      await this.#accounts.ensureExists(target.queue);
       // Sequential, so a step that fans out produces its messages in array order.
-      for (const body of bodies) await target.queue.sendMessage(encodeMessageBody(body, this.#encoding));
+      for (const body of bodies) await this.#send(target.queue, encodeMessageBody(body, this.#encoding));
       this.#watcher.notify(queueKey(target.queue));
     }
   }
 
   /** Poison moves copy the stored text unchanged (still encoded), so a poison-queue trigger decodes it the same way. */
   async addRawMessage(queue: QueueClient, messageText: string): Promise<void> {
-    await this.#accounts.ensureExists(queue);
-    await queue.sendMessage(messageText);
+    await this.#send(queue, messageText);
     this.#watcher.notify(queueKey(queue));
+  }
+
+  async #send(queue: QueueClient, messageText: string): Promise<void> {
+    await this.#accounts.ensureExists(queue);
+    try {
+      await queue.sendMessage(messageText);
+    } catch (error) {
+      // Deleted since we created it (tests that reset state do this): create it again, once.
+      if (statusCodeOf(error) !== 404) throw error;
+      this.#accounts.forget(queue);
+      await this.#accounts.ensureExists(queue);
+      await queue.sendMessage(messageText);
+    }
   }
 }

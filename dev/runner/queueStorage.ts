@@ -77,6 +77,11 @@ export class QueueAccounts {
     }
     return pending;
   }
+
+  /** The queue was deleted behind our back; the next ensureExists creates it again. */
+  forget(queue: QueueClient): void {
+    this.#created.delete(queueKey(queue));
+  }
 }
 
 /** Identifies a queue across connection strings that point at the same account (e.g. two setting names). */

@@ -84,7 +84,9 @@ function resolveQueueFunction(
   const queueName = resolveQueueName(trigger.queueName, options.settings);
   const poisonName = poisonQueueNameFor(queueName);
   if (!poisonName) {
-    const why = queueName.toLowerCase().endsWith('-poison') ? 'is itself a poison queue' : 'is too long for a poison queue';
+    const why = queueName.toLowerCase().endsWith('-poison')
+      ? 'is itself a poison queue'
+      : 'is too long for a poison queue';
     options.write(
       `Function '${name}': queue '${queueName}' ${why}, so (as in the host) its failed messages stay invisible ` +
         `until their lease ends instead of being retried or moved.`,

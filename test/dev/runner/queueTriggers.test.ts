@@ -112,6 +112,20 @@ describe('queue triggers', () => {
     expect(messages.map((m) => fromBase64(m.messageText))).toEqual(['plain text', '{"b":1}', '3']);
   });
 
+  it('creates an output queue again when it was deleted while the runner ran', async () => {
+    const items = queue('runner-fanout-items');
+    await waitFor('the earlier fan-out queue to exist', () => items.exists());
+    await items.delete();
+
+    await send('runner-fanout', base64(JSON.stringify({ items: ['again'] })));
+
+    const [message] = await waitFor('the message in the re-created queue', async () => {
+      const peeked = await peekAll(items);
+      return peeked.length > 0 && peeked;
+    });
+    expect(fromBase64(message?.messageText ?? '')).toBe('again');
+  });
+
   it('writes the return value to a queue declared as the return binding; plain text stays a string', async () => {
     await send('runner-return', base64('hello'));
 
