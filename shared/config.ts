@@ -21,13 +21,16 @@ export interface NetworkControllerSettings {
   insecureSkipTlsVerify: boolean;
 }
 
+// An empty app setting means "not set" (the portal and local.settings.json both produce them), not zero.
 const numberSetting = (fallback: number, min: number, max: number) =>
+  z.preprocess((value) => (value === undefined || value === '' ? String(fallback) : value), numberInRange(min, max));
+
+const numberInRange = (min: number, max: number) =>
   z.coerce
     .number({ error: 'must be a number' })
     .int({ error: 'must be a whole number' })
     .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` })
-    .default(fallback);
+    .max(max, { error: `must be at most ${max}` });
 
 const tableName = (fallback: string) =>
   z
@@ -178,6 +181,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    if (value instanceof Map) {
+      // Object.freeze does not stop Map#set; make the mutators throw like writes to a frozen object.
+      for (const method of ['set', 'delete', 'clear']) {
+        Object.defineProperty(value, method, {
+          value: () => {
+            throw new TypeError('The configuration is read-only.');
+          },
+        });
+      }
+    }
     Object.freeze(value);
     const children = value instanceof Map ? [...value.values()] : Object.values(value);
     for (const child of children) deepFreeze(child);

@@ -23,7 +23,7 @@ export interface SubmitDeps {
  * first step only when `created` is true.
  */
 export async function submitAttachment(deps: SubmitDeps, tenantId: string, body: unknown): Promise<SubmitOutcome> {
-  const parsed = AttachRequestSchema.safeParse(body);
+  const parsed = AttachRequestSchema.safeParse(body, { reportInput: true });
   const issues = parsed.success ? [] : toFieldIssues(parsed.error);
   if (parsed.success && !deps.knownControllers.has(parsed.data.networkController)) {
     issues.push({

@@ -180,8 +180,10 @@ async function evaluate(
       retryable: true,
     });
   }
+  // No exit code means the script never ran to an end (the handler or agent failed); otherwise the script died.
+  const code = view?.exitCode === undefined ? 'RunCommandFailed' : 'ScriptFailed';
   throw runFailure(
-    'ScriptFailed',
+    code,
     `${where} ended ${state} with exit code ${view?.exitCode ?? '(none)'}: ${describe(runCommand)}`,
   );
 }

@@ -24,8 +24,17 @@ export function isRetryableResponse(statusCode: number | undefined, code?: strin
 /** Parses Retry-After (seconds or an HTTP date) into milliseconds; undefined when absent or unreadable. */
 export function parseRetryAfterInMs(header: string | undefined, nowInMs = Date.now()): number | undefined {
   if (header === undefined || header.trim() === '') return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const date = Date.parse(header);
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Only the HTTP-date form (IMF-fixdate); Date.parse alone reads "1.5" or "-1" as dates in 2001.
+  if (
+    !/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(
+      text,
+    )
+  ) {
+    return undefined;
+  }
+  const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowInMs);
 }
 

@@ -20,15 +20,24 @@ export const SUBSCRIPTION_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-
 /** Docker network names, also passed to PowerShell as a validated parameter. */
 export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** Says "is required" for a missing value and `otherwise` for one of the wrong type. */
+const typeError = (otherwise: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? 'is required' : otherwise;
+
 const patterned = (pattern: RegExp, what: string) =>
-  z.string({ error: `must be a string (${what})` }).regex(pattern, { error: `must match ${pattern.source} (${what})` });
+  z
+    .string({ error: typeError(`must be a string (${what})`) })
+    .regex(pattern, { error: `must match ${pattern.source} (${what})` });
+
+const object = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, { error: typeError('must be an object') });
 
 export const TenantIdSchema = patterned(TENANT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
 export const AttachmentIdSchema = patterned(ATTACHMENT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
 const ResourceIdSchema = patterned(RESOURCE_ID_PATTERN, 'a Network Controller resourceId');
 
 const Ipv4Schema = z
-  .string({ error: 'must be a string holding an IPv4 address' })
+  .string({ error: typeError('must be a string holding an IPv4 address') })
   .refine(isIpv4, { error: (issue) => ipv4Reason(issue.input) });
 
 function ipv4Reason(input: unknown): string {
@@ -37,33 +46,40 @@ function ipv4Reason(input: unknown): string {
     : 'must be an IPv4 address in dotted-quad form, e.g. 192.168.1.101';
 }
 
-const MachineRefSchema = z.strictObject({
+const MachineRefSchema = object({
   machineName: patterned(MACHINE_NAME_PATTERN, 'the Arc-enabled machine name'),
   resourceGroup: patterned(RESOURCE_GROUP_PATTERN, 'an Azure resource group name').optional(),
   subscriptionId: patterned(SUBSCRIPTION_ID_PATTERN, 'an Azure subscription GUID').optional(),
 });
 
 const NicRefSchema = z
-  .strictObject({ resourceId: ResourceIdSchema.optional(), privateIpAddress: Ipv4Schema.optional() })
+  .object(
+    { resourceId: ResourceIdSchema.optional(), privateIpAddress: Ipv4Schema.optional() },
+    { error: typeError('must be an object') },
+  )
+  .strict()
   .refine((nic) => (nic.resourceId === undefined) !== (nic.privateIpAddress === undefined), {
     error: 'give exactly one of resourceId or privateIpAddress',
   });
 
 const ContainerIpsSchema = z
-  .strictObject({
-    addresses: z
-      .array(Ipv4Schema)
-      .min(1, { error: 'must list at least one address' })
-      .max(MAX_CONTAINER_IPS, { error: `must list at most ${MAX_CONTAINER_IPS} addresses` })
-      .optional(),
-    range: z.strictObject({ first: Ipv4Schema, last: Ipv4Schema }).optional(),
-    count: z
-      .number({ error: 'must be a number' })
-      .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1' })
-      .max(MAX_CONTAINER_IPS, { error: `must be at most ${MAX_CONTAINER_IPS}` })
-      .optional(),
-  })
+  .strictObject(
+    {
+      addresses: z
+        .array(Ipv4Schema, { error: typeError('must be an array of IPv4 addresses') })
+        .min(1, { error: 'must list at least one address' })
+        .max(MAX_CONTAINER_IPS, { error: `must list at most ${MAX_CONTAINER_IPS} addresses` })
+        .optional(),
+      range: object({ first: Ipv4Schema, last: Ipv4Schema }).optional(),
+      count: z
+        .number({ error: typeError('must be a number') })
+        .int({ error: 'must be a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(MAX_CONTAINER_IPS, { error: `must be at most ${MAX_CONTAINER_IPS}` })
+        .optional(),
+    },
+    { error: typeError('must be an object') },
+  )
   .superRefine((ips, ctx) => {
     const given = [ips.addresses, ips.range, ips.count].filter((v) => v !== undefined).length;
     if (given !== 1) {
@@ -94,7 +110,7 @@ const ContainerIpsSchema = z
  * One attach request, the same for the HTTP API and the entry queue. Every identifier is checked against a safe
  * pattern here; subnet membership of the addresses is checked once the subnet has been read.
  */
-export const AttachRequestSchema = z.strictObject({
+export const AttachRequestSchema = object({
   attachmentId: AttachmentIdSchema.optional(),
   networkController: patterned(
     CONTROLLER_NAME_PATTERN,
@@ -107,9 +123,9 @@ export const AttachRequestSchema = z.strictObject({
   containerIps: ContainerIpsSchema,
   hyperVHost: MachineRefSchema,
   containerHost: MachineRefSchema,
-  network: z.strictObject({
+  network: object({
     name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name'),
-    driver: z.enum(['l2bridge', 'l2tunnel'], { error: 'must be "l2bridge" or "l2tunnel"' }),
+    driver: z.enum(['l2bridge', 'l2tunnel'], { error: typeError('must be "l2bridge" or "l2tunnel"') }),
     gateway: Ipv4Schema.optional(),
   }),
 });
@@ -128,21 +144,25 @@ export const AttachQueueMessageSchema = AttachRequestSchema.extend({
 });
 export type AttachQueueMessage = z.infer<typeof AttachQueueMessageSchema>;
 
-/** Turns zod issues into `field: reason` pairs with dotted paths, one per problem. */
+/**
+ * Turns zod issues into `field: reason` pairs with dotted paths, one per problem. Parse with `reportInput: true` so
+ * a missing field can be told from one of the wrong type.
+ */
 export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
   return error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
     const field = `${prefix}${path}`.replace(/^\./, '').replaceAll('.[', '[') || '(body)';
     let reason = issue.message;
     if (issue.code === 'unrecognized_keys') reason = `unknown field(s): ${issue.keys.join(', ')}`;
-    if (issue.code === 'invalid_type' && issue.input === undefined) reason = 'is required';
+    // Schemas without their own message (route parameters, plain zod) still say "is required" for a gap.
+    if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) reason = 'is required';
     return { field, reason };
   });
 }
 
 /** Parses with a schema, throwing a ValidationError that names every bad field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, prefix));
   return parsed.data;
 }

@@ -48,7 +48,7 @@ export async function executeStep(
   raw: unknown,
   delivery: Delivery,
 ): Promise<StepDeliveryResult> {
-  const parsed = StepMessageSchema.safeParse(raw);
+  const parsed = StepMessageSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     await rejectMessage(
       deps,

@@ -6,6 +6,7 @@ import {
   formatIpv4,
   ipConfigurationIdFor,
   type Ipv4Prefix,
+  isIpv4,
   isReservedInSubnet,
   lowestFreeAddresses,
   parseIpv4,
@@ -73,7 +74,8 @@ export function resolveContainerAddresses(
   held: ReadonlySet<string>,
 ): string[] {
   if (containerIps.count !== undefined) {
-    const heldNumbers = new Set([...held].map(parseIpv4));
+    // Dual-stack NICs hold IPv6 addresses too; they cannot collide with an IPv4 choice.
+    const heldNumbers = new Set([...held].filter(isIpv4).map(parseIpv4));
     const free = lowestFreeAddresses(subnet, heldNumbers, containerIps.count);
     if (!free) {
       throw new StepError(`Subnet ${subnetName} has fewer than ${containerIps.count} free addresses.`, {
@@ -89,7 +91,9 @@ export function resolveContainerAddresses(
     const first = parseIpv4(containerIps.range.first);
     const last = parseIpv4(containerIps.range.last);
     addresses = Array.from({ length: last - first + 1 }, (_, i) => formatIpv4(first + i));
-    field = (i) => (i === 0 ? 'containerIps.range.first' : 'containerIps.range.last');
+    const lastIndex = addresses.length - 1;
+    field = (i) =>
+      i === 0 ? 'containerIps.range.first' : i === lastIndex ? 'containerIps.range.last' : 'containerIps.range';
   } else {
     addresses = containerIps.addresses ?? [];
     field = (i) => `containerIps.addresses[${i}]`;
@@ -110,9 +114,12 @@ export function resolveContainerAddresses(
     }
   });
   if (outside.length > 0) {
-    // Ranges report each bad end once, not once per address.
-    const unique = [...new Map(outside.map((o) => [o.field, o])).values()];
-    throw new ValidationError(unique, { code: 'PrivateIPAddressNotInSubnet' });
+    // A range names its bad ends; addresses inside it are named only once both ends are fine.
+    const ends = outside.filter((o) => o.field !== 'containerIps.range');
+    const inner = outside.filter((o) => o.field === 'containerIps.range');
+    const issues =
+      ends.length > 0 ? ends : [{ field: 'containerIps.range', reason: inner.map((o) => o.reason).join('; ') }];
+    throw new ValidationError(containerIps.range ? issues : outside, { code: 'PrivateIPAddressNotInSubnet' });
   }
   return addresses;
 }
