@@ -3,7 +3,7 @@ import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { RandomizedExponentialBackoff } from './backoff';
 import type { QueueSettings } from './hostConfig';
 import { describeError, type LineWriter } from './invocationLog';
-import { queueKey, statusCodeOf } from './queueStorage';
+import { errorCodeOf, queueKey, statusCodeOf } from './queueStorage';
 import type { QueueWatcher } from './queueWatcher';
 import { finishesWithin, TaskSet } from './taskSet';
 
@@ -131,14 +131,19 @@ export class QueueListener {
   }
 
   #reportPollProblem(error: unknown): void {
+    const { queue, functionName, write } = this.#options;
+    const status = statusCodeOf(error);
+    // Service errors carry a request id in their message, so compare by status and code to log each problem once.
+    const key =
+      status !== undefined ? `${status}|${errorCodeOf(error)}` : error instanceof Error ? error.message : String(error);
+    if (key === this.#lastPollProblem) return;
+    this.#lastPollProblem = key;
     // The host checks that the queue exists and backs off without creating it; a 404 here is that case.
-    const problem =
-      statusCodeOf(error) === 404
-        ? `Queue '${this.#options.queue.name}' does not exist yet; '${this.#options.functionName}' keeps polling for it.`
-        : `Polling queue '${this.#options.queue.name}' for '${this.#options.functionName}' failed: ${describeError(error)}`;
-    // Log each distinct problem once, not once per poll.
-    if (problem !== this.#lastPollProblem) this.#options.write(problem);
-    this.#lastPollProblem = problem;
+    write(
+      status === 404
+        ? `Queue '${queue.name}' does not exist yet; '${functionName}' keeps polling for it.`
+        : `Polling queue '${queue.name}' for '${functionName}' failed (retrying with backoff): ${describeError(error)}`,
+    );
   }
 
   async #dispatch(message: DequeuedMessageItem): Promise<void> {
