@@ -47,14 +47,16 @@ async function main(): Promise<void> {
   env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
 
   const stops: (() => Promise<void>)[] = [];
-  let runner: ChildProcess | undefined;
+  // Filled in once started; stopAll may run before that.
+  const started: { runner?: ChildProcess } = {};
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nStopping...\n');
+    const runner = started.runner;
     if (runner?.pid !== undefined && runner.exitCode === null) {
-      const exited = new Promise((r) => runner?.once('exit', r));
+      const exited = new Promise((r) => runner.once('exit', r));
       runner.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 12_000))]);
       if (runner.exitCode === null) runner.kill('SIGKILL');
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     lines.push(`Network Controller: ${env.NC_DEFAULT_URL}`);
   }
 
-  runner = options.func
+  const runner = options.func
     ? spawn('func', ['start', '--port', String(options.runnerPort)], {
         cwd: APP_ROOT,
         env,
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
         ],
         { env, stdio: ['ignore', 'pipe', 'inherit'] },
       );
+  started.runner = runner;
   runner.once('error', (error) => {
     process.stderr.write(
       `Could not start ${options.func ? 'func (is Azure Functions Core Tools installed?)' : 'the runner'}: ${error.message}\n`,
@@ -121,10 +124,13 @@ async function main(): Promise<void> {
     }
   });
   const ready = new Promise<string>((resolveReady) => {
-    createInterface({ input: runner!.stdout! }).on('line', (line) => {
+    createInterface({ input: runner.stdout }).on('line', (line) => {
       process.stdout.write(`${line}\n`);
       // The runner prints one ready line; Core Tools lists the functions once the host has started.
-      if (line.startsWith('Runner ready:') || /Host lock lease acquired|Functions:\s*$/.test(line)) resolveReady(line);
+      const ready = options.func
+        ? /Host lock lease acquired|Worker process started/.test(line)
+        : line.startsWith('Runner ready:');
+      if (ready) resolveReady(line);
     });
   });
   await ready;
