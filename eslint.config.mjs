@@ -9,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', '*.mts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', '*.mts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { 'simple-import-sort': simpleImportSort },
     rules: {
@@ -26,7 +29,10 @@ export default tseslint.config(
     files: ['functions/**/*.ts', 'shared/**/*.ts'],
     ignores: ['shared/config.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings through shared/config.ts.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read settings through shared/config.ts.' },
+      ],
       'no-console': 'error',
     },
   },
@@ -36,7 +42,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['axios', '@azure/*', 'node:*', 'fs', 'http', 'https', 'net'], message: 'Step logic is pure; take clients as arguments.' }] },
+        {
+          patterns: [
+            {
+              group: ['axios', '@azure/*', 'node:*', 'fs', 'http', 'https', 'net'],
+              message: 'Step logic is pure; take clients as arguments.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -53,7 +53,10 @@ export function createDevCertificateAuthority(name = 'SDN attach dev CA'): DevCe
   ]);
   ca.sign(caKeys.privateKey, forge.md.sha256.create());
 
-  function issue(commonName: string, extensions: object[]): { cert: forge.pki.Certificate; keys: forge.pki.rsa.KeyPair } {
+  function issue(
+    commonName: string,
+    extensions: object[],
+  ): { cert: forge.pki.Certificate; keys: forge.pki.rsa.KeyPair } {
     const keys = forge.pki.rsa.generateKeyPair(KEY_BITS);
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;
