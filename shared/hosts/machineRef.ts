@@ -15,9 +15,8 @@ export const machineRefSchema = z.strictObject({
     .refine((name) => !name.endsWith('.'), 'must not end with "."'),
   machineName: z
     .string()
-    .min(1)
-    .max(64)
-    .regex(ARM_NAME_PATTERN, 'must be an Arc machine name (letters, digits, "-", "_", ".")'),
+    .regex(ARM_NAME_PATTERN, 'must be an Arc machine name (letters, digits, "-", "_", ".")')
+    .max(64),
 });
 
 export type MachineRef = z.infer<typeof machineRefSchema>;

@@ -39,6 +39,8 @@ export const ipv4AddressSchema = patterned('ipv4Address', 'a dotted IPv4 address
 
 export const subnetCidrSchema = patterned('subnetCidr', 'an IPv4 prefix such as 192.168.1.0/24').superRefine(
   (value, ctx) => {
+    // Zod runs refinements after a failed regex too; one reason per field is enough.
+    if (!new RegExp(parameterPatterns.subnetCidr).test(value)) return;
     const { network, prefixLength } = parseIpv4Cidr(value);
     if (prefixLength < 8 || prefixLength > 30) {
       ctx.addIssue({ code: 'custom', message: 'must have a prefix length between /8 and /30' });

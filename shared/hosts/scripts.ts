@@ -57,7 +57,10 @@ export const ensureContainerNetworkInputSchema = z
     gateway: ipv4AddressSchema,
   })
   .superRefine((input, ctx) => {
-    if (!isHostAddressOf(input.gateway, input.subnet)) {
+    // Zod runs this even when a field already failed; only compare two well-formed values.
+    const comparable =
+      subnetCidrSchema.safeParse(input.subnet).success && ipv4AddressSchema.safeParse(input.gateway).success;
+    if (comparable && !isHostAddressOf(input.gateway, input.subnet)) {
       ctx.addIssue({ code: 'custom', path: ['gateway'], message: `must be a host address inside ${input.subnet}` });
     }
   });
