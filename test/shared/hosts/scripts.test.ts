@@ -5,6 +5,7 @@ import type { ValidationError } from '../../../shared/errors';
 import { RESULT_SENTINEL } from '../../../shared/hosts/resultLine';
 import { type ParameterPatternName, parameterPatterns } from '../../../shared/hosts/scriptParameters';
 import {
+  type EnsureContainerNetworkInput,
   ensureContainerNetworkScript,
   findHostScript,
   hostScripts,
@@ -13,7 +14,7 @@ import {
 } from '../../../shared/hosts/scripts';
 import { enableNetworkProxyTable, type FactRow, installPrivateCloudPluginTable } from './factSheet';
 
-const validNetwork = {
+const validNetwork: EnsureContainerNetworkInput = {
   networkName: 'MyContainerOverlayNetwork',
   driver: 'l2bridge',
   subnet: '192.168.1.0/24',
@@ -147,6 +148,11 @@ function sampleInput(name: string): never {
   return inputs[name] as never;
 }
 
+/** Input that may be invalid, as a request would bring it. */
+function buildNetwork(input: Record<string, unknown>) {
+  return ensureContainerNetworkScript.buildParameters(input as EnsureContainerNetworkInput);
+}
+
 describe('ensure-container-network parameters', () => {
   const psPatterns = Object.fromEntries(
     parseParamBlock(ensureContainerNetworkScript.text).map((parameter) => [parameter.name, parameter.pattern!]),
@@ -198,7 +204,7 @@ describe('ensure-container-network parameters', () => {
   ];
 
   it.each(metacharacterNames)('rejects network name %j, in TS and in the script', (networkName) => {
-    expect(() => ensureContainerNetworkScript.buildParameters({ ...validNetwork, networkName })).toThrow(
+    expect(() => buildNetwork({ ...validNetwork, networkName })).toThrow(
       expect.objectContaining({ name: 'ValidationError', code: 'InvalidScriptParameters' }),
     );
     expect(psPatterns.NetworkName!.test(networkName)).toBe(false);
@@ -223,7 +229,7 @@ describe('ensure-container-network parameters', () => {
     ['gateway', '192.168.1.256', 'Gateway'],
     ['gateway', '"192.168.1.1"', 'Gateway'],
   ])('rejects %s %j, in TS and in the script', (field, value, parameter) => {
-    expect(() => ensureContainerNetworkScript.buildParameters({ ...validNetwork, [field]: value })).toThrow(
+    expect(() => buildNetwork({ ...validNetwork, [field]: value })).toThrow(
       expect.objectContaining({ issues: [expect.objectContaining({ field })] }),
     );
     expect(psPatterns[parameter]!.test(value)).toBe(false);
@@ -239,7 +245,7 @@ describe('ensure-container-network parameters', () => {
     [{ gateway: '192.168.1.0' }, 'gateway', /host address/],
     [{ gateway: '192.168.1.255' }, 'gateway', /host address/],
   ])('rejects %j beyond the pattern', (change, field, reason) => {
-    expect(() => ensureContainerNetworkScript.buildParameters({ ...validNetwork, ...change })).toThrow(
+    expect(() => buildNetwork({ ...validNetwork, ...change })).toThrow(
       expect.objectContaining({
         issues: [expect.objectContaining({ field, reason: expect.stringMatching(reason) as unknown })],
       }),
@@ -259,7 +265,7 @@ describe('ensure-container-network parameters', () => {
     try {
       attempt();
     } catch (error) {
-      issues = (error as ValidationError).issues as { field: string }[];
+      issues = [...(error as ValidationError).issues];
     }
     expect(issues.map((issue) => issue.field).sort()).toEqual([
       '(input)',
