@@ -1,0 +1,167 @@
+import { InvocationContext } from '@azure/functions';
+import { describe, expect, it } from 'vitest';
+
+import { makeAcceptAttachRequestHandler } from '../../functions/acceptAttachRequest';
+import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
+import { RemoteServiceError } from '../../shared/errors';
+import { makeStepHandler, stepQueueOutput } from '../../shared/hosting/stepFunction';
+import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
+import { stepMessage } from '../../shared/workflow/messages';
+import { newAttachmentRecord } from '../../shared/workflow/records';
+import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
+import { acceptedSeedRequest, seedRequest } from '../fixtures';
+
+const firstQueue = stepQueueOutput('addIpConfigurations');
+
+function queueContext(functionName: string, dequeueCount = 1) {
+  const logs: string[] = [];
+  const context = new InvocationContext({
+    functionName,
+    invocationId: `inv-${dequeueCount}`,
+    triggerMetadata: { dequeueCount },
+    options: { extraOutputs: [firstQueue] },
+    logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
+  });
+  return { context, logs };
+}
+
+describe('acceptAttachRequest handler', () => {
+  function setup() {
+    const store = new InMemoryStateStore();
+    const poisoned: unknown[] = [];
+    const handler = makeAcceptAttachRequestHandler(() => ({
+      store,
+      knownControllers: new Set(['default']),
+      newAttachmentId: () => 'generated',
+      nowInMs: () => Date.parse('2026-11-28T10:00:00Z'),
+      sendToPoison: (message) => {
+        poisoned.push(message);
+        return Promise.resolve();
+      },
+    }));
+    return { store, poisoned, handler };
+  }
+
+  it('stores a valid request and starts its first step through the output binding', async () => {
+    const t = setup();
+    const { context } = queueContext('acceptAttachRequest');
+    await t.handler({ schemaVersion: 1, tenantId: 'contoso', ...seedRequest() }, context);
+    expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
+    expect((await t.store.getAttachment('contoso', 'seed-1'))?.runtimeStatus).toBe('Pending');
+    expect(t.poisoned).toEqual([]);
+  });
+
+  it('does not start a known attachment again', async () => {
+    const t = setup();
+    await t.handler({ tenantId: 'contoso', ...seedRequest() }, queueContext('acceptAttachRequest').context);
+    const { context } = queueContext('acceptAttachRequest', 2);
+    await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
+    expect(context.extraOutputs.get(firstQueue)).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'a string', message: 'attach please', reason: 'must be a JSON object' },
+    { name: 'no tenant', message: { ...seedRequest() }, reason: 'tenantId' },
+    {
+      name: 'a bad field',
+      message: { tenantId: 'contoso', ...seedRequest(), network: { name: 'x;rm -rf', driver: 'l2bridge' } },
+      reason: 'network.name',
+    },
+    {
+      name: 'a future schema',
+      message: { schemaVersion: 2, tenantId: 'contoso', ...seedRequest() },
+      reason: 'schemaVersion',
+    },
+  ])('moves $name to the poison queue with its reason, storing nothing', async ({ message, reason }) => {
+    const t = setup();
+    const { context, logs } = queueContext('acceptAttachRequest');
+    await t.handler(message, context);
+    expect(t.poisoned).toEqual([message]);
+    expect(t.store.writes).toBe(0);
+    expect(context.extraOutputs.get(firstQueue)).toBeUndefined();
+    expect(logs.some((l) => l.startsWith('error:') && l.includes(reason))).toBe(true);
+  });
+});
+
+describe('step handler', () => {
+  async function setup(fail: Error) {
+    const store = new InMemoryStateStore();
+    await store.createAttachment(newAttachmentRecord('contoso', acceptedSeedRequest(), '2026-11-28T10:00:00.000Z'), []);
+    const deps: StepExecutorDeps = {
+      store,
+      sendDelayed: () => Promise.resolve(),
+      steps: { addIpConfigurations: () => Promise.reject(fail) },
+      maxDequeueCount: 5,
+      inlineWaitInMs: 0,
+      leaseInMs: 60_000,
+      nowInMs: () => Date.now(),
+      sleep: () => Promise.resolve(),
+    };
+    return { store, handler: makeStepHandler('addIpConfigurations', () => deps) };
+  }
+
+  it('reads dequeueCount from the trigger metadata: retried before the last delivery, Failed on it', async () => {
+    const error = new RemoteServiceError('unavailable', {
+      source: 'NetworkController',
+      code: 'ServiceUnavailable',
+      statusCode: 503,
+      retryable: true,
+    });
+    const t = await setup(error);
+    const message = stepMessage('contoso', 'seed-1', 'addIpConfigurations');
+    await expect(t.handler(message, queueContext('addIpConfigurations', 4).context)).rejects.toBe(error);
+    expect((await t.store.getAttachment('contoso', 'seed-1'))?.runtimeStatus).toBe('Running');
+    await expect(t.handler(message, queueContext('addIpConfigurations', 5).context)).resolves.toBeUndefined();
+    const record = await t.store.getAttachment('contoso', 'seed-1');
+    expect(record).toMatchObject({
+      runtimeStatus: 'Failed',
+      lastError: { code: 'ServiceUnavailable', statusCode: 503 },
+    });
+  });
+
+  it('refuses a message for another step on this queue', async () => {
+    const t = await setup(new Error('not reached'));
+    const { context, logs } = queueContext('addIpConfigurations');
+    await t.handler(
+      { schemaVersion: 1, tenantId: 'contoso', attachmentId: 'seed-1', step: 'createContainerNetwork' },
+      context,
+    );
+    expect(logs.some((l) => l.startsWith('error: invalid step message'))).toBe(true);
+  });
+});
+
+describe('poison handler', () => {
+  it('marks the attachment Failed with the step’s last error, once', async () => {
+    const store = new InMemoryStateStore();
+    await store.createAttachment(newAttachmentRecord('contoso', acceptedSeedRequest(), '2026-11-28T10:00:00.000Z'), []);
+    const lastError = {
+      source: 'NetworkController' as const,
+      code: 'ServiceUnavailable',
+      message: 'down',
+      retryable: true,
+    };
+    await store.updateAttachment('contoso', 'seed-1', (r) => ({
+      record: {
+        ...r,
+        runtimeStatus: 'Running',
+        steps: { ...r.steps, addIpConfigurations: { status: 'Running', attempts: 5, lastError } },
+      },
+    }));
+    const handler = makeFailPoisonedStepHandler(() => ({ store, nowInMs: () => Date.now() }));
+    await handler(
+      stepMessage('contoso', 'seed-1', 'addIpConfigurations'),
+      queueContext('addIpConfigurationsPoison').context,
+    );
+    const record = await store.getAttachment('contoso', 'seed-1');
+    expect(record).toMatchObject({
+      runtimeStatus: 'Failed',
+      lastError: { code: 'ServiceUnavailable', retryable: false },
+    });
+    const writes = store.writes;
+    await handler(
+      stepMessage('contoso', 'seed-1', 'addIpConfigurations'),
+      queueContext('addIpConfigurationsPoison').context,
+    );
+    expect(store.writes).toBe(writes);
+  });
+});
