@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { ARM_SEED } from './arm/seed';
+import { DEFAULT_ARM_EMULATOR_PORT, type RunningArmEmulator, startArmEmulator } from './arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from './azurite';
 import { type RunningNetworkControllerEmulator, startNetworkControllerEmulator } from './networkController/emulator';
 import { createDevCertificateAuthority } from './tls';
@@ -91,6 +93,24 @@ async function main(): Promise<void> {
     lines.push(`Network Controller emulator: ${nc.baseUrl} (inspect: ${nc.origin}/_emulator/requests)`);
   } else {
     lines.push(`Network Controller: ${env.NC_DEFAULT_URL}`);
+  }
+
+  let arm: RunningArmEmulator | undefined;
+  if (!env.ARM_ENDPOINT) {
+    arm = await startArmEmulator({ port: DEFAULT_ARM_EMULATOR_PORT, tls: serverTls });
+    stops.push(() => arm?.close() ?? Promise.resolve());
+    env.ARM_ENDPOINT = arm.origin;
+    env.ARM_CA_PEM = ca.caCertPem;
+    env.ARM_AUTH_MODE ??= 'none';
+    env.ARC_DEFAULT_SUBSCRIPTION_ID ??= ARM_SEED.subscriptionId;
+    env.ARC_DEFAULT_RESOURCE_GROUP ??= ARM_SEED.resourceGroup;
+    // The emulated machines finish a run in a fraction of a second; real ones take tens of seconds.
+    env.RUN_COMMAND_POLL_INTERVAL_MS ??= '500';
+    lines.push(
+      `Azure Resource Manager emulator: ${arm.origin} (machines: ${arm.origin}/_emulator/machines/HV01, .../ContainerHostVM1)`,
+    );
+  } else {
+    lines.push(`Azure Resource Manager: ${env.ARM_ENDPOINT}`);
   }
 
   const runner = options.func

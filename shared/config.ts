@@ -59,6 +59,26 @@ const GlobalSettingsSchema = z.object({
   NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: numberSetting(8_000, 0, 300_000),
   NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
   NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
+  MACHINE_TASK_TABLE_NAME: tableName('machinetasks'),
+  MACHINE_TASK_REUSE_MS: numberSetting(3_600_000, 0, 30 * 24 * 3_600_000),
+  ARM_ENDPOINT: z
+    .url({ protocol: /^https$/, error: 'must be an https URL such as https://management.azure.com' })
+    .default('https://management.azure.com'),
+  ARM_AUTH_MODE: z
+    .enum(['managedIdentity', 'none'], { error: 'must be managedIdentity or none' })
+    .default('managedIdentity'),
+  ARM_MANAGED_IDENTITY_CLIENT_ID: z.string().optional(),
+  ARM_CA_PEM: z.string().optional(),
+  ARM_TIMEOUT_MS: numberSetting(30_000, 100, 600_000),
+  ARM_MAX_RETRIES: numberSetting(3, 0, 10),
+  RUN_COMMAND_POLL_INTERVAL_MS: numberSetting(10_000, 10, 600_000),
+  ARC_DEFAULT_SUBSCRIPTION_ID: z
+    .string()
+    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+      error: 'must be a subscription GUID',
+    })
+    .optional(),
+  ARC_DEFAULT_RESOURCE_GROUP: z.string().min(1).max(90).optional(),
 });
 
 export interface AppConfig {
@@ -77,6 +97,16 @@ export interface AppConfig {
     operationTimeoutInMs: number;
   };
   networkControllers: ReadonlyMap<string, NetworkControllerSettings>;
+  machineTasks: { table: string; reuseForInMs: number };
+  arm: {
+    endpoint: string;
+    auth: { mode: 'managedIdentity'; clientId?: string } | { mode: 'none' };
+    caCertPem?: string;
+    timeoutInMs: number;
+    maxRetries: number;
+    pollIntervalInMs: number;
+    defaults: { subscriptionId?: string; resourceGroup?: string };
+  };
 }
 
 const CONTROLLER_URL_KEY = /^NC_([A-Z0-9_]+)_URL$/;
@@ -158,6 +188,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   if (networkControllers.size === 0) {
     problems.push('NC_DEFAULT_URL: at least one Network Controller must be configured (NC_<NAME>_URL)');
   }
+  if (parsed.success && parsed.data.ARM_AUTH_MODE === 'none' && !development) {
+    problems.push(
+      'ARM_AUTH_MODE: none (no token) is only for the local emulator; use managedIdentity outside APP_ENVIRONMENT=Development',
+    );
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   return deepFreeze({
@@ -176,6 +211,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       operationTimeoutInMs: s.NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS,
     },
     networkControllers,
+    machineTasks: { table: s.MACHINE_TASK_TABLE_NAME, reuseForInMs: s.MACHINE_TASK_REUSE_MS },
+    arm: {
+      endpoint: s.ARM_ENDPOINT.replace(/\/+$/, ''),
+      auth:
+        s.ARM_AUTH_MODE === 'none'
+          ? { mode: 'none' }
+          : { mode: 'managedIdentity', clientId: s.ARM_MANAGED_IDENTITY_CLIENT_ID || undefined },
+      caCertPem: s.ARM_CA_PEM || undefined,
+      timeoutInMs: s.ARM_TIMEOUT_MS,
+      maxRetries: s.ARM_MAX_RETRIES,
+      pollIntervalInMs: s.RUN_COMMAND_POLL_INTERVAL_MS,
+      defaults: { subscriptionId: s.ARC_DEFAULT_SUBSCRIPTION_ID, resourceGroup: s.ARC_DEFAULT_RESOURCE_GROUP },
+    },
   });
 }
 

@@ -1,9 +1,12 @@
 import { type AppConfig, getConfig, type NetworkControllerSettings } from './config';
 import { QueueSender } from './hosting/QueueSender';
+import { managedIdentityTokenProvider, noTokenProvider, RunCommandClient } from './hosts/RunCommandClient';
 import { stableUuid } from './ids';
 import { NetworkControllerClient } from './networkController/NetworkControllerClient';
 import { sleep } from './sleep';
+import type { MachineTaskStore } from './state/MachineTaskStore';
 import type { StateStore } from './state/StateStore';
+import { TableMachineTaskStore } from './state/TableMachineTaskStore';
 import { TableStateStore } from './state/TableStateStore';
 
 /** Everything the functions need from the outside world, built once per worker process. */
@@ -12,6 +15,8 @@ export interface AppDeps {
   store: StateStore;
   queues: Pick<QueueSender, 'send'>;
   networkController(name: string): NetworkControllerClient;
+  machineTasks: MachineTaskStore;
+  runCommands: RunCommandClient;
   stableUuid: (seed: string) => string;
   nowInMs: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -45,6 +50,14 @@ export function createAppDeps(config: AppConfig): AppDeps {
       }
       return client;
     },
+    machineTasks: TableMachineTaskStore.fromConnectionString(config.storageConnectionString, config.machineTasks.table),
+    runCommands: new RunCommandClient(config.arm.endpoint, {
+      credential:
+        config.arm.auth.mode === 'none' ? noTokenProvider() : managedIdentityTokenProvider(config.arm.auth.clientId),
+      caCertPem: config.arm.caCertPem,
+      timeoutInMs: config.arm.timeoutInMs,
+      maxRetries: config.arm.maxRetries,
+    }),
     stableUuid,
     nowInMs: () => Date.now(),
     sleep: (ms) => sleep(ms),

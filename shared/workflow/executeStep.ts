@@ -147,6 +147,7 @@ export async function executeStep(
     tenantId,
     attachmentId,
     request: claimed.request,
+    attempt: claimed.steps[step].attempts,
     result: claimed.result,
     checkpoint: claimed.steps[step].checkpoint,
     saveCheckpoint: async (checkpoint) => {

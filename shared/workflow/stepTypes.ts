@@ -7,6 +7,8 @@ export interface StepRunContext<C extends Record<string, unknown>> {
   tenantId: string;
   attachmentId: string;
   request: AcceptedAttachRequest;
+  /** Deliveries that worked on this step so far, this one included. */
+  attempt: number;
   /** What earlier steps produced (NIC, subnet prefix...). */
   result: AttachmentResult;
   /** This step's checkpoint from an earlier delivery, if any. */

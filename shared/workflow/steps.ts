@@ -10,6 +10,21 @@ export const STEPS = [
     queueName: 'step-add-ip-configurations',
     title: 'Add IP configurations to the VM NIC',
   },
+  {
+    name: 'enableNetworkProxy',
+    queueName: 'step-enable-network-proxy',
+    title: 'Enable the network proxy on the Hyper-V host',
+  },
+  {
+    name: 'installPrivateCloudPlugin',
+    queueName: 'step-install-private-cloud-plugin',
+    title: 'Install the Private Cloud plugin in the container host VM',
+  },
+  {
+    name: 'createContainerNetwork',
+    queueName: 'step-create-container-network',
+    title: 'Create the l2bridge or l2tunnel container network',
+  },
 ] as const;
 
 export type StepDefinition = (typeof STEPS)[number];

@@ -1,0 +1,13 @@
+import type { AppDeps } from '../deps';
+import type { MachineTaskDeps } from '../workflow/machineTask';
+
+/** The machine-task deps of steps 2-4, from the app's. */
+export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
+  return {
+    tasks: app.machineTasks,
+    runCommands: app.runCommands,
+    stableUuid: app.stableUuid,
+    reuseForInMs: app.config.machineTasks.reuseForInMs,
+    pollIntervalInMs: app.config.arm.pollIntervalInMs,
+  };
+}
