@@ -59,7 +59,12 @@ export class SimulatedRunCommand {
 
   /** Time at which the run ends if the machine stays connected. */
   dueAtInMs(durationInMs: number): number {
-    return this.#startAtInMs + durationInMs;
+    return this.#startAtInMs + Math.min(durationInMs, this.#timeoutInMs ?? Infinity);
+  }
+
+  /** `timeoutInSeconds` stops a run that takes longer; 0 means no limit. */
+  get #timeoutInMs(): number | undefined {
+    return this.request.timeoutInSeconds > 0 ? this.request.timeoutInSeconds * 1000 : undefined;
   }
 
   /** A PUT: replaces the definition and starts a new run (the earlier one, if still going, is stopped). */
@@ -92,7 +97,7 @@ export class SimulatedRunCommand {
       this.#startAtInMs = nowInMs;
       return;
     }
-    const runningAtInMs = this.#startAtInMs + durationInMs / 3;
+    const runningAtInMs = Math.min(this.#startAtInMs + durationInMs / 3, this.dueAtInMs(durationInMs));
     if (nowInMs < runningAtInMs) return;
     this.startTime ??= new Date(runningAtInMs).toISOString();
     if (nowInMs < this.dueAtInMs(durationInMs)) {
@@ -107,7 +112,8 @@ export class SimulatedRunCommand {
     this.#finished = true;
     this.endTime = new Date(this.dueAtInMs(durationInMs)).toISOString();
     this.provisioningState = 'Succeeded';
-    const outcome = this.#outcome;
+    const timedOut = this.#timeoutInMs !== undefined && durationInMs > this.#timeoutInMs;
+    const outcome = timedOut ? 'TimedOut' : this.#outcome;
     if (outcome === 'TimedOut') {
       this.executionState = 'TimedOut';
       this.executionMessage = `The script did not finish within ${this.request.timeoutInSeconds} seconds and was stopped.`;

@@ -301,6 +301,22 @@ describe('ARM emulator: run command lifecycle', () => {
     expect((await arm.inspect('HV01')).services.nchostagent?.restartCount).toBe(0);
   });
 
+  it('stops a run that takes longer than its timeoutInSeconds', async () => {
+    const slow = await startTestArmEmulator({ runDurationInMs: 5_000 });
+    try {
+      await slow.raw('PUT', `${HV01}/runCommands/rc?${API}`, putBody({ timeoutInSeconds: 1 }));
+      await sleep(1_050);
+      expect((await slow.raw('GET', `${HV01}/runCommands/rc?${API}`)).body).toMatchObject({
+        properties: {
+          instanceView: { executionState: 'TimedOut', executionMessage: expect.stringMatching(/1 seconds/) as unknown },
+        },
+      });
+      expect((await slow.inspect('HV01')).scriptRuns).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('cuts output and error to the configured tail', async () => {
     await arm.setMachine('HV01', { outputTailBytes: 100 });
     await arm.raw('PUT', `${HV01}/runCommands/rc?${API}`, putBody());
