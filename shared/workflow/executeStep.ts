@@ -110,7 +110,8 @@ export async function executeStep(
         events: [{ type: 'Canceled', step, message: 'Canceled at the step boundary' }],
       };
     }
-    const fresh = message.recheck === undefined;
+    // A redelivered re-check means the last check failed: that is a new attempt too, so retries stay bounded.
+    const fresh = message.recheck === undefined || delivery.dequeueCount > 1;
     const nextState: StepState = {
       ...state,
       status: 'Running',
@@ -169,7 +170,9 @@ export async function executeStep(
   } catch (caught) {
     const error = withContext(caught, { tenantId, attachmentId, step });
     const info = toErrorInfo(error);
-    const lastDelivery = delivery.dequeueCount >= deps.maxDequeueCount;
+    // Re-checks arrive as new messages (dequeueCount 1), so the step's own attempt count bounds retries too.
+    const lastDelivery =
+      delivery.dequeueCount >= deps.maxDequeueCount || claimed.steps[step].attempts >= deps.maxDequeueCount;
     const retry = isRetryable(error) && !lastDelivery;
     await recordFailure(deps, message, delivery, info, retry);
     if (retry) {

@@ -62,12 +62,18 @@ export async function runMachineTask<TInput>(
   for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
     const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
     const now = run.nowInMs();
+    const waitedFor = run.checkpoint?.waitingFor;
+    const appliedByAwaitedRun =
+      waitedFor !== undefined &&
+      current?.appliedBy?.tenantId === waitedFor.tenantId &&
+      current.appliedBy.attachmentId === waitedFor.attachmentId;
     if (
       current?.status === 'Applied' &&
       current.scriptVersion === spec.script.version &&
       current.inputHash === inputHash &&
       current.appliedTime !== undefined &&
-      now - Date.parse(current.appliedTime) <= deps.reuseForInMs
+      // The run this attachment waited for counts however old the reuse window says it is.
+      (appliedByAwaitedRun || now - Date.parse(current.appliedTime) <= deps.reuseForInMs)
     ) {
       run.log(
         `${spec.machine.machineName}: ${spec.script.name} v${spec.script.version} already applied; reusing its result`,

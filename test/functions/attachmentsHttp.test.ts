@@ -163,7 +163,12 @@ describe('HTTP API handlers', () => {
     expect(pending.jsonBody).toMatchObject({
       runtimeStatus: 'Pending',
       currentStep: 'addIpConfigurations',
-      steps: [{ order: 1, name: 'addIpConfigurations', status: 'Pending', attempts: 0 }],
+      steps: [
+        { order: 1, name: 'addIpConfigurations', status: 'Pending', attempts: 0 },
+        { order: 2, name: 'enableNetworkProxy', status: 'Pending', attempts: 0 },
+        { order: 3, name: 'installPrivateCloudPlugin', status: 'Pending', attempts: 0 },
+        { order: 4, name: 'createContainerNetwork', status: 'Pending', attempts: 0 },
+      ],
     });
     expect(JSON.stringify(pending.jsonBody)).not.toMatch(/checkpoint|lease|etag/);
 

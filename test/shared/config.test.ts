@@ -56,6 +56,23 @@ describe('loadConfig: defaults', () => {
           },
         ],
       ]),
+      machineTasks: { table: 'machinetasks', reuseForInMs: 3_600_000 },
+      arm: {
+        endpoint: 'https://management.azure.com',
+        auth: { mode: 'managedIdentity', clientId: undefined },
+        caCertPem: undefined,
+        timeoutInMs: 30_000,
+        maxRetries: 3,
+        pollIntervalInMs: 10_000,
+        defaults: { subscriptionId: undefined, resourceGroup: undefined },
+      },
+    });
+  });
+
+  it('refuses ARM_AUTH_MODE=none outside Development', () => {
+    expect(() => loadConfig({ ...MINIMAL, ARM_AUTH_MODE: 'none' })).toThrow(/ARM_AUTH_MODE/);
+    expect(loadConfig({ ...MINIMAL, ARM_AUTH_MODE: 'none', APP_ENVIRONMENT: 'Development' }).arm.auth).toEqual({
+      mode: 'none',
     });
   });
 

@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { QueueServiceClient } from '@azure/storage-queue';
 
+import { ARM_SEED } from '../../dev/arm/seed';
+import { startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite';
-import { startTestNetworkController } from './ncEmulator';
+import { startTestNetworkController, testCa } from './ncEmulator';
 
 const APP_ROOT = resolve(__dirname, '..', '..');
 
@@ -13,6 +16,7 @@ export interface StackOptions {
   /** Extra settings for the app (the runner's environment). */
   env?: Record<string, string>;
   provisioningDelayInMs?: number;
+  runDurationInMs?: number;
 }
 
 /**
@@ -22,6 +26,11 @@ export interface StackOptions {
 export async function startStack(options: StackOptions = {}) {
   const azurite: RunningAzurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
   const nc = await startTestNetworkController({ provisioningDelayInMs: options.provisioningDelayInMs ?? 100 });
+  const arm = await startArmEmulator({
+    port: 0,
+    tls: testCa().issueServerCertificate(['127.0.0.1']),
+    runDurationInMs: options.runDurationInMs ?? 150,
+  });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     APP_ENVIRONMENT: 'Development',
@@ -32,6 +41,12 @@ export async function startStack(options: StackOptions = {}) {
     NETWORK_CONTROLLER_POLL_INTERVAL_MS: '100',
     NETWORK_CONTROLLER_RETRY_DELAY_MS: '50',
     STEP_INLINE_WAIT_MS: '2000',
+    ARM_ENDPOINT: arm.origin,
+    ARM_CA_PEM: testCa().caCertPem,
+    ARM_AUTH_MODE: 'none',
+    ARC_DEFAULT_SUBSCRIPTION_ID: ARM_SEED.subscriptionId,
+    ARC_DEFAULT_RESOURCE_GROUP: ARM_SEED.resourceGroup,
+    RUN_COMMAND_POLL_INTERVAL_MS: '200',
     ...options.env,
   };
   const output: string[] = [];
@@ -75,7 +90,12 @@ export async function startStack(options: StackOptions = {}) {
       return apiUrl;
     },
     nc,
+    arm,
     azurite,
+    async armAdmin(method: string, path: string, body?: unknown): Promise<unknown> {
+      const response = await fetchJson(`${arm.origin}${path}`, method, body);
+      return response;
+    },
     queues,
     output,
     startRunner,
@@ -121,9 +141,31 @@ export async function startStack(options: StackOptions = {}) {
     async stop() {
       await stopRunner();
       await nc.close();
+      await arm.close();
       await azurite.stop();
     },
   };
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** A JSON request to an emulator over HTTPS with the test CA. */
+function fetchJson(url: string, method: string, body?: unknown): Promise<unknown> {
+  return new Promise((resolveBody, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest(
+      url,
+      { method, ca: testCa().caCertPem, headers: data ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolveBody(text ? (JSON.parse(text) as unknown) : undefined);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}

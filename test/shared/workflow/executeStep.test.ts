@@ -53,17 +53,59 @@ const succeed: StepImplementation = () =>
   Promise.resolve({ kind: 'succeeded', result: { ipConfigurations: [] }, detail: { done: true } });
 
 describe('executeStep', () => {
-  it('runs the step and completes the attachment when it is the last step', async () => {
+  it('runs the step, records it and hands the next step its message', async () => {
     const t = setup(succeed);
     await seed(t.store);
     const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
-    expect(result.next).toBeUndefined();
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'enableNetworkProxy'));
     const record = await t.store.getAttachment(TENANT, ID);
-    expect(record?.runtimeStatus).toBe('Completed');
+    expect(record).toMatchObject({ runtimeStatus: 'Running', currentStep: 'enableNetworkProxy' });
     expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { done: true } });
     expect(record?.steps[STEP].leaseOwner).toBeUndefined();
     const history = await t.store.listHistory(TENANT, ID);
-    expect(history.map((e) => e.type)).toEqual(['Submitted', 'StepStarted', 'StepSucceeded', 'Completed']);
+    expect(history.map((e) => e.type)).toEqual(['Submitted', 'StepStarted', 'StepSucceeded']);
+  });
+
+  it('completes the attachment after its last step', async () => {
+    const t = setup(succeed, { steps: { createContainerNetwork: succeed } });
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, currentStep: 'createContainerNetwork' } }));
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, 'createContainerNetwork'), t.delivery());
+    expect(result.next).toBeUndefined();
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record).toMatchObject({ runtimeStatus: 'Completed', currentStep: undefined });
+    expect((await t.store.listHistory(TENANT, ID)).at(-1)?.type).toBe('Completed');
+  });
+
+  it('sends the next message again when a finished step is redelivered before the next one started', async () => {
+    const t = setup(succeed);
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    // The host lost the output binding's write, then redelivered the trigger message.
+    const again = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(2, 'inv-2'));
+    expect(again.next).toEqual(stepMessage(TENANT, ID, 'enableNetworkProxy'));
+  });
+
+  it('counts a failed re-check as an attempt, so retries of a running operation stay bounded', async () => {
+    const error = new RemoteServiceError('timed out', {
+      source: 'RunCommand',
+      code: 'RunCommandTimedOut',
+      retryable: true,
+    });
+    const t = setup((run) =>
+      run.checkpoint
+        ? Promise.reject(error)
+        : Promise.resolve({ kind: 'waiting', checkpoint: { op: 1 }, checkAfterInMs: 10, message: 'op' }),
+    );
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'a'));
+    // Each re-check message arrives fresh (dequeueCount 1); when it fails, its redelivery is a new attempt.
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'b'))).rejects.toBe(error);
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(2, 'c'))).rejects.toBe(error);
+    await expect(executeStep(t.deps, stepMessage(TENANT, ID, STEP, 2), t.delivery(2, 'd'))).resolves.toEqual({});
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record).toMatchObject({ runtimeStatus: 'Failed', lastError: { code: 'RunCommandTimedOut' } });
+    expect(record?.steps[STEP].attempts).toBe(3);
   });
 
   it('ignores a duplicate delivery of a finished step', async () => {
@@ -184,7 +226,7 @@ describe('executeStep', () => {
     t.store.interleave = () => t.store.touch(TENANT, ID);
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
     expect(t.store.conflicts).toBe(1);
-    expect((await t.store.getAttachment(TENANT, ID))?.runtimeStatus).toBe('Completed');
+    expect((await t.store.getAttachment(TENANT, ID))?.steps[STEP].status).toBe('Succeeded');
   });
 
   it.each([
