@@ -103,7 +103,9 @@ export async function executeStep(
       return void (decision.verdict = 'busy');
     }
     const now = iso(claimedAt);
-    if (record.cancelRequested) {
+    // Cancellation takes effect between steps: a step already under way (an operation being followed, a script
+    // running) finishes first, so nothing is left half-done on the remote systems.
+    if (record.cancelRequested && state.attempts === 0) {
       decision.verdict = 'canceled';
       return {
         record: endRecord(record, 'Canceled', now, { ...state, status: 'Canceled', endedTime: now }, step),

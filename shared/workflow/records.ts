@@ -59,7 +59,9 @@ export type HistoryEventType =
   | 'StepFailed'
   | 'Completed'
   | 'Failed'
-  | 'Canceled';
+  | 'CancelRequested'
+  | 'Canceled'
+  | 'Retried';
 
 export interface HistoryEvent {
   time: string;
