@@ -11,16 +11,19 @@ const STEP = 'addIpConfigurations';
 
 /** Step 1 with its Network Controller chosen by the request. */
 export function addIpConfigurationsStep(app: AppDeps): StepImplementation {
-  return (run) =>
-    addIpConfigurations(
+  return (run) => {
+    const controller = app.networkController(run.request.networkController);
+    return addIpConfigurations(
       {
-        networkController: app.networkController(run.request.networkController),
-        stableUuid: app.stableUuid,
+        networkController: controller.client,
+        directory: controller.directory,
+        writer: controller.writer,
         pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
         operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
       },
       run as Parameters<typeof addIpConfigurations>[1],
     );
+  };
 }
 
 registerStorageQueueFunction(STEP, {

@@ -59,6 +59,8 @@ const GlobalSettingsSchema = z.object({
   NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: numberSetting(8_000, 0, 300_000),
   NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
   NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
+  NIC_LIST_MAX_AGE_MS: numberSetting(10_000, 0, 600_000),
+  NIC_BATCH_WINDOW_MS: numberSetting(100, 0, 5_000),
   MACHINE_TASK_TABLE_NAME: tableName('machinetasks'),
   MACHINE_TASK_REUSE_MS: numberSetting(3_600_000, 0, 30 * 24 * 3_600_000),
   ARM_ENDPOINT: z
@@ -95,6 +97,10 @@ export interface AppConfig {
     maxRetryDelayInMs: number;
     pollIntervalInMs: number;
     operationTimeoutInMs: number;
+    /** How long one list of every NIC (and subnet and ACL reads) serves later attachments. */
+    nicListMaxAgeInMs: number;
+    /** How long a NIC write waits for other attachments' additions to the same NIC. */
+    batchWindowInMs: number;
   };
   networkControllers: ReadonlyMap<string, NetworkControllerSettings>;
   machineTasks: { table: string; reuseForInMs: number };
@@ -209,6 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxRetryDelayInMs: s.NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS,
       pollIntervalInMs: s.NETWORK_CONTROLLER_POLL_INTERVAL_MS,
       operationTimeoutInMs: s.NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS,
+      nicListMaxAgeInMs: s.NIC_LIST_MAX_AGE_MS,
+      batchWindowInMs: s.NIC_BATCH_WINDOW_MS,
     },
     networkControllers,
     machineTasks: { table: s.MACHINE_TASK_TABLE_NAME, reuseForInMs: s.MACHINE_TASK_REUSE_MS },

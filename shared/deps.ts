@@ -3,6 +3,8 @@ import { QueueSender } from './hosting/QueueSender';
 import { managedIdentityTokenProvider, noTokenProvider, RunCommandClient } from './hosts/RunCommandClient';
 import { stableUuid } from './ids';
 import { NetworkControllerClient } from './networkController/NetworkControllerClient';
+import { NicDirectory } from './networkController/NicDirectory';
+import { NicUpdateBatcher } from './networkController/NicUpdateBatcher';
 import { sleep } from './sleep';
 import type { MachineTaskStore } from './state/MachineTaskStore';
 import type { StateStore } from './state/StateStore';
@@ -14,12 +16,19 @@ export interface AppDeps {
   config: AppConfig;
   store: StateStore;
   queues: Pick<QueueSender, 'send'>;
-  networkController(name: string): NetworkControllerClient;
+  networkController(name: string): ControllerAccess;
   machineTasks: MachineTaskStore;
   runCommands: RunCommandClient;
   stableUuid: (seed: string) => string;
   nowInMs: () => number;
   sleep: (ms: number) => Promise<void>;
+}
+
+/** One configured controller: its client, and the per-process NIC directory and write batcher in front of it. */
+export interface ControllerAccess {
+  client: NetworkControllerClient;
+  directory: NicDirectory;
+  writer: NicUpdateBatcher;
 }
 
 export function createNetworkControllerClient(
@@ -31,11 +40,12 @@ export function createNetworkControllerClient(
     insecureSkipTlsVerify: settings.insecureSkipTlsVerify,
     ...(settings.auth.mode === 'x509' ? settings.auth : {}),
   };
-  return new NetworkControllerClient(settings.url, { tls, ...config.networkControllerDefaults });
+  const { timeoutInMs, maxRetries, retryDelayInMs, maxRetryDelayInMs } = config.networkControllerDefaults;
+  return new NetworkControllerClient(settings.url, { tls, timeoutInMs, maxRetries, retryDelayInMs, maxRetryDelayInMs });
 }
 
 export function createAppDeps(config: AppConfig): AppDeps {
-  const controllers = new Map<string, NetworkControllerClient>();
+  const controllers = new Map<string, ControllerAccess>();
   return {
     config,
     store: TableStateStore.fromConnectionString(config.storageConnectionString, config.tables.state),
@@ -45,7 +55,18 @@ export function createAppDeps(config: AppConfig): AppDeps {
       if (!client) {
         const settings = config.networkControllers.get(name);
         if (!settings) throw new RangeError(`Network Controller "${name}" is not configured`);
-        client = createNetworkControllerClient(settings, config);
+        const nc = createNetworkControllerClient(settings, config);
+        const defaults = config.networkControllerDefaults;
+        client = {
+          client: nc,
+          directory: new NicDirectory(nc, { maxAgeInMs: defaults.nicListMaxAgeInMs }),
+          writer: new NicUpdateBatcher(nc, {
+            windowInMs: defaults.batchWindowInMs,
+            pollIntervalInMs: defaults.pollIntervalInMs,
+            stableUuid,
+            sleep: (ms) => sleep(ms),
+          }),
+        };
         controllers.set(name, client);
       }
       return client;

@@ -1,11 +1,12 @@
-import { RemoteServiceError, StepError } from '../errors';
+import { isRemoteServiceError, RemoteServiceError, StepError } from '../errors';
 import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
+import type { NicDirectory } from '../networkController/NicDirectory';
+import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
 import type { NetworkInterface } from '../networkController/resources';
 import { aclPath, subnetPath } from '../networkController/resources';
 import type { AcceptedAttachRequest } from './attachRequest';
 import { firstHostAddress, formatIpv4, ipConfigurationIdFor, parseIpv4Cidr } from './ipv4';
 import {
-  addressHolders,
   findNicByAddress,
   findNicById,
   mergeIpConfigurations,
@@ -15,16 +16,8 @@ import {
 import type { AttachmentResult } from './records';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
-/** The Network Controller calls step 1 makes; the real client or a test's own server stands behind it. */
-export type NetworkControllerApi = Pick<
-  NetworkControllerClient,
-  | 'listNetworkInterfaces'
-  | 'getNetworkInterface'
-  | 'getVirtualSubnet'
-  | 'getAccessControlList'
-  | 'putNetworkInterface'
-  | 'getOperation'
->;
+/** The Network Controller calls step 1 makes directly; reads of many NICs and writes go through the two below. */
+export type NetworkControllerApi = Pick<NetworkControllerClient, 'getNetworkInterface' | 'getOperation'>;
 
 export interface AddIpConfigurationsCheckpoint extends Record<string, unknown> {
   nicId: string;
@@ -37,14 +30,17 @@ export interface AddIpConfigurationsCheckpoint extends Record<string, unknown> {
 
 export interface AddIpConfigurationsDeps {
   networkController: NetworkControllerApi;
-  /** A stable GUID for a seed, so a repeated write is recognised by the controller as a retry. */
-  stableUuid: (seed: string) => string;
+  directory: Pick<
+    NicDirectory,
+    'snapshot' | 'getVirtualSubnet' | 'getAccessControlList' | 'noteAddresses' | 'invalidate'
+  >;
+  writer: Pick<NicUpdateBatcher, 'update'>;
   pollIntervalInMs: number;
   operationTimeoutInMs: number;
 }
 
-/** Rounds of read-merge-write when another writer changes the NIC between our read and our PUT. */
-const MAX_MERGE_ROUNDS = 6;
+/** Rounds of write-and-follow when another writer's PUT cancels ours. */
+const MAX_WRITE_ROUNDS = 6;
 
 /**
  * Step 1: add one static IP configuration per container address to the tenant VM's NIC. Resumable: the chosen
@@ -55,83 +51,114 @@ export async function addIpConfigurations(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
 ): Promise<StepOutcome<AddIpConfigurationsCheckpoint>> {
-  const nc = deps.networkController;
   let checkpoint = run.checkpoint;
   if (checkpoint?.operation) {
     const followed = await followOperation(deps, run, checkpoint, checkpoint.operation);
     if (followed !== 'canceled') return followed;
     checkpoint = { ...checkpoint, operation: undefined };
   }
-
-  const request = run.request;
   if (!checkpoint) {
-    const subnet = await nc.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options);
-    const addressPrefix = subnet.value.properties.addressPrefix;
-    const prefix = parseIpv4Cidr(addressPrefix);
-    const aclRef = request.accessControlListId
-      ? ((await nc.getAccessControlList(request.accessControlListId, run.options)).value.resourceRef ??
-        aclPath(request.accessControlListId))
-      : subnet.value.properties.accessControlList?.resourceRef;
-    const nics = await nc.listNetworkInterfaces(run.options);
-    const nic = locateNic(nics, request);
-    const holders = addressHolders(nics);
-    const addresses = resolveContainerAddresses(
-      request.containerIps,
-      prefix,
-      request.subnetId,
-      new Set(holders.keys()),
-    );
-    checkpoint = {
-      nicId: nic.resourceId,
-      addresses,
-      subnetRef: subnet.value.resourceRef ?? subnetPath(request.virtualNetworkId, request.subnetId),
-      addressPrefix,
-      ...(aclRef ? { aclRef } : {}),
-    };
+    checkpoint = await chooseAddresses(deps, run);
     // Saved before any write: a redelivery must reuse these addresses, not pick the next free ones.
     await run.saveCheckpoint(checkpoint);
-    mergeIpConfigurations({ nic, addresses, subnetRef: checkpoint.subnetRef, aclRef, holders });
   }
 
-  for (let round = 0; ; round++) {
-    const { value: nic, etag } = await nc.getNetworkInterface(checkpoint.nicId, run.options);
-    const merge = mergeIpConfigurations({
-      nic,
-      addresses: checkpoint.addresses,
-      subnetRef: checkpoint.subnetRef,
-      aclRef: checkpoint.aclRef,
-    });
-    if (!merge.body) return finish(deps, run, checkpoint, nic);
+  for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
+    let update;
     try {
-      const put = await nc.putNetworkInterface(checkpoint.nicId, merge.body, {
-        ...run.options,
-        ifMatch: etag,
-        // Same NIC version and same attachment: the same write, so a replay returns the original answer.
-        clientRequestId: deps.stableUuid(`${run.tenantId}/${run.attachmentId}/addIpConfigurations/${etag ?? ''}`),
-      });
-      if (!put.operationUrl && put.value.properties.provisioningState !== 'Updating') {
-        return finish(deps, run, checkpoint, put.value);
-      }
-      const operation = { url: put.operationUrl ?? '', startedAtInMs: run.nowInMs() };
-      checkpoint = { ...checkpoint, operation };
-      await run.saveCheckpoint(checkpoint);
-      const followed = await followOperation(deps, run, checkpoint, operation);
-      if (followed !== 'canceled') return followed;
-      checkpoint = { ...checkpoint, operation: undefined };
+      update = await deps.writer.update(
+        checkpoint.nicId,
+        { addresses: checkpoint.addresses, subnetRef: checkpoint.subnetRef, aclRef: checkpoint.aclRef },
+        run.options,
+      );
     } catch (error) {
-      const raced =
-        error instanceof RemoteServiceError &&
-        (error.statusCode === 412 ||
-          error.code === 'AnotherOperationInProgress' ||
-          error.code === 'PreconditionFailed');
-      if (!raced || round + 1 >= MAX_MERGE_ROUNDS) throw error;
-      run.log(`NIC ${checkpoint.nicId} changed or is busy (${error.code}); reading it again (round ${round + 2})`);
-      if (error.code === 'AnotherOperationInProgress') await run.sleep(deps.pollIntervalInMs);
+      if (
+        run.request.containerIps.count !== undefined &&
+        isRemoteServiceError(error) &&
+        error.code === 'PrivateIPAddressInUse'
+      ) {
+        // Someone outside this process took a free address we chose from a cached list: choose again.
+        deps.directory.invalidate();
+        await run.saveCheckpoint({} as AddIpConfigurationsCheckpoint);
+        throw new StepError(`${error.message} Choosing other free addresses on the next attempt.`, {
+          code: 'PrivateIPAddressInUse',
+          source: 'NetworkController',
+          retryable: true,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (!update.operationUrl && update.nic.properties.provisioningState !== 'Updating') {
+      return finish(run, checkpoint, update.nic);
+    }
+    deps.directory.noteAddresses(
+      checkpoint.nicId,
+      checkpoint.addresses.map((address) => ({ address, ipConfigurationId: ipConfigurationIdFor(address) })),
+    );
+    const operation = { url: update.operationUrl ?? '', startedAtInMs: run.nowInMs() };
+    checkpoint = { ...checkpoint, operation };
+    await run.saveCheckpoint(checkpoint);
+    if (update.batchSize > 1)
+      run.log(`NIC ${checkpoint.nicId} written together with ${update.batchSize - 1} other attachment(s)`);
+    const followed = await followOperation(deps, run, checkpoint, operation);
+    if (followed !== 'canceled') return followed;
+    run.log(`the controller canceled the write to NIC ${checkpoint.nicId} for a newer one; writing again`);
+    checkpoint = { ...checkpoint, operation: undefined };
+  }
+  throw new StepError(`Writes to NIC ${checkpoint.nicId} kept being canceled by other writers.`, {
+    code: 'Canceled',
+    source: 'NetworkController',
+    retryable: true,
+  });
+}
+
+/**
+ * Reads the subnet, ACL and the (cached) NIC list, finds the NIC and the addresses, and checks no other NIC holds
+ * them. A cached list is only trusted for what it confirms: before reporting a NIC missing or an address taken,
+ * the list is read again.
+ */
+async function chooseAddresses(
+  deps: AddIpConfigurationsDeps,
+  run: StepRunContext<AddIpConfigurationsCheckpoint>,
+): Promise<AddIpConfigurationsCheckpoint> {
+  const request = run.request;
+  const subnet = await deps.directory.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options);
+  const addressPrefix = subnet.properties.addressPrefix;
+  const prefix = parseIpv4Cidr(addressPrefix);
+  const aclRef = request.accessControlListId
+    ? ((await deps.directory.getAccessControlList(request.accessControlListId, run.options)).resourceRef ??
+      aclPath(request.accessControlListId))
+    : subnet.properties.accessControlList?.resourceRef;
+  const subnetRef = subnet.resourceRef ?? subnetPath(request.virtualNetworkId, request.subnetId);
+
+  let fresh = false;
+  for (;;) {
+    const snapshot = await deps.directory.snapshot(run.options, fresh);
+    try {
+      const nic = locateNic(snapshot.nics, request);
+      const held = new Set(snapshot.holdersByAddress.keys());
+      const addresses = resolveContainerAddresses(request.containerIps, prefix, request.subnetId, held);
+      mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: snapshot.holdersByAddress });
+      return { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) };
+    } catch (error) {
+      const maybeStale = error instanceof StepError && STALE_LIST_CODES.has(error.code);
+      if (fresh || !maybeStale) throw error;
+      fresh = true;
     }
   }
 }
 
-function locateNic(nics: NetworkInterface[], request: AcceptedAttachRequest): NetworkInterface {
+/** Answers a cached NIC list can get wrong; they are checked against a fresh list before they are believed. */
+const STALE_LIST_CODES = new Set([
+  'NotFound',
+  'NetworkInterfaceNotFound',
+  'AmbiguousNetworkInterface',
+  'PrivateIPAddressInUse',
+  'SubnetIsFull',
+]);
+
+function locateNic(nics: readonly NetworkInterface[], request: AcceptedAttachRequest): NetworkInterface {
   if (request.nic.privateIpAddress) return findNicByAddress(nics, request.nic.privateIpAddress);
   const nicId = request.nic.resourceId ?? '';
   const nic = findNicById(nics, nicId);
@@ -171,7 +198,7 @@ async function followOperation(
     }
     if (state === 'Succeeded') {
       nic ??= (await deps.networkController.getNetworkInterface(checkpoint.nicId, run.options)).value;
-      return finish(deps, run, checkpoint, nic);
+      return finish(run, checkpoint, nic);
     }
     if (state === 'Canceled') return 'canceled';
     if (state === 'Failed') {
@@ -202,7 +229,6 @@ async function followOperation(
 
 /** Confirms the addresses are on the NIC, reads the host-side state, and builds the step's result. */
 function finish(
-  _deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   checkpoint: AddIpConfigurationsCheckpoint,
   nic: NetworkInterface,

@@ -140,7 +140,7 @@ describe('attach through Azurite, the runner and the Network Controller emulator
   it('retries a controller that fails for a while, and counts the attempts', async () => {
     await stack.nc.admin('POST', '/_emulator/faults', {
       method: 'GET',
-      path: '^/virtualNetworks/',
+      path: '^/networkInterfaces/[^/]+$',
       times: 5,
       status: 503,
     });

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { isKnownError } from '../../../shared/errors';
+import { stableUuid } from '../../../shared/ids';
+import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
+import { NicDirectory } from '../../../shared/networkController/NicDirectory';
+import { NicUpdateBatcher } from '../../../shared/networkController/NicUpdateBatcher';
+import { startTestNetworkController } from '../../support/ncEmulator';
+
+const NIC = 'ContainerHostVM1_Net0';
+const SUBNET = '/virtualNetworks/VNet1/subnets/Subnet1';
+
+describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
+  let nc: Awaited<ReturnType<typeof startTestNetworkController>>;
+  let client: NetworkControllerClient;
+
+  beforeAll(async () => {
+    nc = await startTestNetworkController({ provisioningDelayInMs: 100 });
+  });
+  afterAll(() => nc.close());
+  beforeEach(async () => {
+    await nc.admin('POST', '/_emulator/reset');
+    await nc.admin('DELETE', '/_emulator/requests');
+    client = new NetworkControllerClient(nc.baseUrl, { tls: { caCertPem: nc.ca.caCertPem }, retryDelayInMs: 10 });
+  });
+
+  const puts = async () =>
+    ((await nc.admin('GET', '/_emulator/requests')) as { method: string; path: string }[]).filter(
+      (r) => r.method === 'PUT',
+    ).length;
+
+  it('writes 50 attachments aimed at one NIC in a handful of PUTs, each with its own result', async () => {
+    const batcher = new NicUpdateBatcher(client, {
+      windowInMs: 50,
+      pollIntervalInMs: 50,
+      stableUuid,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        batcher.update(NIC, {
+          addresses: [`192.168.1.${100 + i}`],
+          subnetRef: SUBNET,
+          aclRef: '/accessControlLists/AllowAll',
+        }),
+      ),
+    );
+    expect(await puts()).toBeLessThanOrEqual(5);
+    expect(results.every((r) => r.operationUrl !== undefined)).toBe(true);
+    expect(Math.max(...results.map((r) => r.batchSize))).toBeGreaterThan(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const { value } = await client.getNetworkInterface(NIC);
+    expect(value.properties.ipConfigurations).toHaveLength(51);
+  });
+
+  it('fails only the addition that conflicts, and writes the others', async () => {
+    const batcher = new NicUpdateBatcher(client, {
+      windowInMs: 50,
+      pollIntervalInMs: 50,
+      stableUuid,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const [good, bad] = await Promise.allSettled([
+      batcher.update(NIC, { addresses: ['192.168.1.150'], subnetRef: SUBNET }),
+      // 192.168.1.9 is already this NIC's primary address under another id.
+      batcher.update(NIC, { addresses: ['192.168.1.9'], subnetRef: SUBNET }),
+    ]);
+    expect(good.status).toBe('fulfilled');
+    expect(bad.status).toBe('rejected');
+    const reason = (bad as PromiseRejectedResult).reason as unknown;
+    expect(isKnownError(reason) && reason.code).toBe('PrivateIPAddressInUse');
+    expect(await puts()).toBe(1);
+  });
+
+  it('lists the NICs once for many lookups within its age, and again after a refresh', async () => {
+    const directory = new NicDirectory(client, { maxAgeInMs: 60_000 });
+    await Promise.all(Array.from({ length: 20 }, () => directory.snapshot()));
+    await directory.getVirtualSubnet('VNet1', 'Subnet1');
+    await directory.getVirtualSubnet('VNet1', 'Subnet1');
+    const log = () => nc.admin('GET', '/_emulator/requests') as Promise<{ method: string; path: string }[]>;
+    expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(1);
+    expect((await log()).filter((r) => /subnets\/Subnet1$/i.test(r.path))).toHaveLength(1);
+    const snapshot = await directory.snapshot({}, true);
+    expect(snapshot.holdersByAddress.get('192.168.1.9')).toEqual([
+      { nicId: NIC, ipConfigurationId: 'ContainerHostVM1_IP0' },
+    ]);
+    expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(2);
+  });
+});
