@@ -70,6 +70,7 @@ registerStorageQueueFunction('acceptAttachRequest', {
     return {
       store: app.store,
       knownControllers: new Set(app.config.networkControllers.keys()),
+      arcDefaults: app.config.arm.defaults,
       newAttachmentId,
       nowInMs: app.nowInMs,
       sendToPoison: (message) => app.queues.send(poisonQueueOf(ATTACH_REQUESTS_QUEUE), message),

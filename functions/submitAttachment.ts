@@ -56,6 +56,7 @@ registerHttpFunction('submitAttachment', {
     return {
       store: app.store,
       knownControllers: new Set(app.config.networkControllers.keys()),
+      arcDefaults: app.config.arm.defaults,
       newAttachmentId,
       nowInMs: app.nowInMs,
       retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds,

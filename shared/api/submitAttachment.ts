@@ -13,6 +13,8 @@ export type SubmitOutcome =
 export interface SubmitDeps {
   store: StateStore;
   knownControllers: ReadonlySet<string>;
+  /** Where machine references without their own subscription or resource group are looked up. */
+  arcDefaults: { subscriptionId?: string; resourceGroup?: string };
   newAttachmentId: () => string;
   nowInMs: () => number;
 }
@@ -30,6 +32,23 @@ export async function submitAttachment(deps: SubmitDeps, tenantId: string, body:
       field: 'networkController',
       reason: `"${parsed.data.networkController}" is not a configured Network Controller (configured: ${[...deps.knownControllers].join(', ')})`,
     });
+  }
+  if (parsed.success) {
+    for (const field of ['hyperVHost', 'containerHost'] as const) {
+      const machine = parsed.data[field];
+      if (!machine.subscriptionId && !deps.arcDefaults.subscriptionId) {
+        issues.push({
+          field: `${field}.subscriptionId`,
+          reason: 'is required (no ARC_DEFAULT_SUBSCRIPTION_ID is configured)',
+        });
+      }
+      if (!machine.resourceGroup && !deps.arcDefaults.resourceGroup) {
+        issues.push({
+          field: `${field}.resourceGroup`,
+          reason: 'is required (no ARC_DEFAULT_RESOURCE_GROUP is configured)',
+        });
+      }
+    }
   }
   if (!parsed.success || issues.length > 0) return { kind: 'invalid', issues };
 

@@ -1,4 +1,4 @@
-import { type AddressHolder,addressHolders } from '../workflow/nicMerge';
+import { type AddressHolder, addressHolders } from '../workflow/nicMerge';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
 import type { AccessControlList, NetworkInterface, VirtualSubnet } from './resources';
 

@@ -55,6 +55,7 @@ describe('HTTP API handlers', () => {
     submit = makeSubmitAttachmentHandler(() => ({
       store,
       knownControllers: new Set(['default']),
+      arcDefaults: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'sdn-lab' },
       newAttachmentId: () => `generated-${++ids}`,
       nowInMs: () => Date.parse('2026-11-28T10:00:00Z'),
       retryAfterInSeconds: 2,
@@ -207,5 +208,33 @@ describe('HTTP API handlers', () => {
     expect(bad.status).toBe(400);
     const targets = (bad.jsonBody as { error: { details: { target: string }[] } }).error.details.map((d) => d.target);
     expect(targets).toEqual(['runtimeStatus', 'top']);
+  });
+});
+
+describe('submit without Arc defaults', () => {
+  it('asks for the subscription and resource group of each machine when no default is configured', async () => {
+    const store = new InMemoryStateStore();
+    const submit = makeSubmitAttachmentHandler(() => ({
+      store,
+      knownControllers: new Set(['default']),
+      arcDefaults: {},
+      newAttachmentId: () => 'x',
+      nowInMs: () => 0,
+      retryAfterInSeconds: 2,
+    }));
+    const request = new HttpRequest({
+      method: 'POST',
+      url: `${BASE}/contoso/attachments`,
+      params: { tenantId: 'contoso' },
+      headers: { 'content-type': 'application/json' },
+      body: { string: JSON.stringify(seedRequest({ containerHost: { machineName: 'VM1', resourceGroup: 'rg' } })) },
+    });
+    const response = await submit(request, context('submitAttachment'));
+    expect(response.status).toBe(400);
+    const targets = (response.jsonBody as { error: { details: { target: string }[] } }).error.details.map(
+      (d) => d.target,
+    );
+    expect(targets).toEqual(['hyperVHost.subscriptionId', 'hyperVHost.resourceGroup', 'containerHost.subscriptionId']);
+    expect(store.writes).toBe(0);
   });
 });

@@ -32,6 +32,7 @@ describe('acceptAttachRequest handler', () => {
     const handler = makeAcceptAttachRequestHandler(() => ({
       store,
       knownControllers: new Set(['default']),
+      arcDefaults: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'sdn-lab' },
       newAttachmentId: () => 'generated',
       nowInMs: () => Date.parse('2026-11-28T10:00:00Z'),
       sendToPoison: (message) => {
