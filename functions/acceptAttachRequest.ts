@@ -5,7 +5,7 @@ import { STORAGE_CONNECTION_SETTING } from '../shared/config';
 import { getDeps } from '../shared/deps';
 import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { stepQueueOutput } from '../shared/hosting/stepFunction';
-import { newAttachmentId } from '../shared/ids';
+import { submitDeps } from '../shared/hosting/submitDeps';
 import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
 import { stepMessage } from '../shared/workflow/messages';
 import { ATTACH_REQUESTS_QUEUE, firstStep, poisonQueueOf } from '../shared/workflow/steps';
@@ -68,11 +68,7 @@ registerStorageQueueFunction('acceptAttachRequest', {
   handler: makeAcceptAttachRequestHandler(() => {
     const app = getDeps();
     return {
-      store: app.store,
-      knownControllers: new Set(app.config.networkControllers.keys()),
-      arcDefaults: app.config.arm.defaults,
-      newAttachmentId,
-      nowInMs: app.nowInMs,
+      ...submitDeps(app),
       sendToPoison: (message) => app.queues.send(poisonQueueOf(ATTACH_REQUESTS_QUEUE), message),
     };
   }),

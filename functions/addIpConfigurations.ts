@@ -1,11 +1,8 @@
-import { STORAGE_CONNECTION_SETTING } from '../shared/config';
-import { type AppDeps, getDeps } from '../shared/deps';
-import { executorDeps } from '../shared/hosting/executorDeps';
+import type { AppDeps } from '../shared/deps';
 import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
-import { makeStepHandler, nextStepOutputs } from '../shared/hosting/stepFunction';
+import { stepFunctionOptions } from '../shared/hosting/stepFunction';
 import { addIpConfigurations, type AddIpConfigurationsCheckpoint } from '../shared/workflow/addIpConfigurations';
 import type { StepImplementation } from '../shared/workflow/executeStep';
-import { stepDefinition } from '../shared/workflow/steps';
 
 const STEP = 'addIpConfigurations';
 
@@ -26,14 +23,6 @@ export function addIpConfigurationsStep(app: AppDeps): StepImplementation {
   };
 }
 
-registerStorageQueueFunction(STEP, {
-  queueName: stepDefinition(STEP).queueName,
-  connection: STORAGE_CONNECTION_SETTING,
-  extraOutputs: nextStepOutputs(STEP),
-  handler: makeStepHandler(STEP, () => {
-    const app = getDeps();
-    return executorDeps(app, { [STEP]: addIpConfigurationsStep(app) });
-  }),
-});
+registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, addIpConfigurationsStep));
 
 export type { AddIpConfigurationsCheckpoint };

@@ -1,12 +1,9 @@
-import { STORAGE_CONNECTION_SETTING } from '../shared/config';
-import { type AppDeps, getDeps } from '../shared/deps';
-import { executorDeps } from '../shared/hosting/executorDeps';
+import type { AppDeps } from '../shared/deps';
 import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { makeStepHandler, nextStepOutputs } from '../shared/hosting/stepFunction';
+import { stepFunctionOptions } from '../shared/hosting/stepFunction';
 import type { StepImplementation } from '../shared/workflow/executeStep';
 import { enableNetworkProxy } from '../shared/workflow/hostSteps';
-import { stepDefinition } from '../shared/workflow/steps';
 
 const STEP = 'enableNetworkProxy';
 
@@ -15,12 +12,4 @@ export function enableNetworkProxyStep(app: AppDeps): StepImplementation {
   return (run) => enableNetworkProxy(machineTaskDeps(app), app.config.arm.defaults, run);
 }
 
-registerStorageQueueFunction(STEP, {
-  queueName: stepDefinition(STEP).queueName,
-  connection: STORAGE_CONNECTION_SETTING,
-  extraOutputs: nextStepOutputs(STEP),
-  handler: makeStepHandler(STEP, () => {
-    const app = getDeps();
-    return executorDeps(app, { [STEP]: enableNetworkProxyStep(app) });
-  }),
-});
+registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, enableNetworkProxyStep));

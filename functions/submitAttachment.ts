@@ -7,7 +7,7 @@ import { submitAttachment, type SubmitDeps } from '../shared/api/submitAttachmen
 import { getDeps } from '../shared/deps';
 import { registerHttpFunction } from '../shared/hosting/functionApp';
 import { stepQueueOutput } from '../shared/hosting/stepFunction';
-import { newAttachmentId } from '../shared/ids';
+import { submitDeps } from '../shared/hosting/submitDeps';
 import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
 import { stepMessage } from '../shared/workflow/messages';
 import { firstStep } from '../shared/workflow/steps';
@@ -54,11 +54,7 @@ registerHttpFunction('submitAttachment', {
   handler: makeSubmitAttachmentHandler(() => {
     const app = getDeps();
     return {
-      store: app.store,
-      knownControllers: new Set(app.config.networkControllers.keys()),
-      arcDefaults: app.config.arm.defaults,
-      newAttachmentId,
-      nowInMs: app.nowInMs,
+      ...submitDeps(app),
       retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds,
     };
   }),

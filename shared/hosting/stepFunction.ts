@@ -1,8 +1,10 @@
-import { InvocationContext, output, type StorageQueueOutput } from '@azure/functions';
+import { InvocationContext, output, type StorageQueueFunctionOptions, type StorageQueueOutput } from '@azure/functions';
 
 import { STORAGE_CONNECTION_SETTING } from '../config';
-import { type Delivery, executeStep, type StepExecutorDeps } from '../workflow/executeStep';
+import { type AppDeps, getDeps } from '../deps';
+import { type Delivery, executeStep, type StepExecutorDeps, type StepImplementation } from '../workflow/executeStep';
 import { nextStep, stepDefinition, type StepName } from '../workflow/steps';
+import { executorDeps } from './executorDeps';
 
 /** The output binding to a step's queue; the same object for every function that starts that step. */
 const bindings = new Map<string, StorageQueueOutput>();
@@ -38,5 +40,24 @@ export function makeStepHandler(step: StepName, deps: () => StepExecutorDeps) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     const result = await executeStep(deps(), message, { ...deliveryFrom(context), expectedStep: step });
     if (result.next) context.extraOutputs.set(stepQueueOutput(result.next.step), result.next);
+  };
+}
+
+/**
+ * Everything a step's queue function registers: its queue, the next step's output binding, and a handler that runs
+ * the step with the app's dependencies (built on first use).
+ */
+export function stepFunctionOptions(
+  step: StepName,
+  implementation: (app: AppDeps) => StepImplementation,
+): StorageQueueFunctionOptions {
+  return {
+    queueName: stepDefinition(step).queueName,
+    connection: STORAGE_CONNECTION_SETTING,
+    extraOutputs: nextStepOutputs(step),
+    handler: makeStepHandler(step, () => {
+      const app = getDeps();
+      return executorDeps(app, { [step]: implementation(app) });
+    }),
   };
 }

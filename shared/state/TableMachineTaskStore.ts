@@ -1,26 +1,18 @@
-import { RestError, TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 
 import { machineTaskKeys, type MachineTaskRecord, type MachineTaskStore } from './MachineTaskStore';
+import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 /** Machine task records in Azure Table Storage, one JSON document per row, etag-guarded. */
 export class TableMachineTaskStore implements MachineTaskStore {
-  private ready?: Promise<void>;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
-
-  static fromConnectionString(connectionString: string, tableName: string): TableMachineTaskStore {
-    const allowInsecureConnection = /(TableEndpoint|DefaultEndpointsProtocol)=http[:;]/i.test(connectionString);
-    return new TableMachineTaskStore(
-      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }),
-    );
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = lazyTableCreation(table);
   }
 
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
+  static fromConnectionString(connectionString: string, tableName: string): TableMachineTaskStore {
+    return new TableMachineTaskStore(tableClientFrom(connectionString, tableName));
   }
 
   async getTask(
@@ -57,9 +49,4 @@ export class TableMachineTaskStore implements MachineTaskStore {
       throw error;
     }
   }
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (error instanceof RestError) return error.statusCode;
-  return typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
 }

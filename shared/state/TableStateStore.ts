@@ -1,7 +1,6 @@
 import {
   odata,
-  RestError,
-  TableClient,
+  type TableClient,
   type TableEntity,
   type TableTransactionResponse,
   type TransactionAction,
@@ -10,6 +9,7 @@ import {
 import { StateConflictError } from '../errors';
 import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
 import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from './StateStore';
+import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 const KIND_ATTACHMENT = 'attachment';
 const KIND_EVENT = 'event';
@@ -20,24 +20,14 @@ const MAX_WRITE_ROUNDS = 10;
  * same partition (RowKey `<attachmentId>~<sequence>`) so a record and its events commit in one transaction.
  */
 export class TableStateStore implements StateStore {
-  private ready?: Promise<void>;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
-
-  static fromConnectionString(connectionString: string, tableName: string): TableStateStore {
-    // Azurite's http endpoints need the opt-in; real accounts are https and unaffected.
-    const allowInsecureConnection = /(TableEndpoint|DefaultEndpointsProtocol)=http[:;]/i.test(connectionString);
-    return new TableStateStore(
-      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }),
-    );
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = lazyTableCreation(table);
   }
 
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
+  static fromConnectionString(connectionString: string, tableName: string): TableStateStore {
+    return new TableStateStore(tableClientFrom(connectionString, tableName));
   }
 
   async createAttachment(
@@ -54,7 +44,7 @@ export class TableStateStore implements StateStore {
       const response = await this.table.submitTransaction(actions);
       return { created: true, record: { ...stored, etag: etagOf(response, 0) } };
     } catch (error) {
-      if (!isStatus(error, 409)) throw error;
+      if (statusOf(error) !== 409) throw error;
       const existing = await this.getAttachment(record.tenantId, record.attachmentId);
       if (!existing) throw error;
       return { created: false, record: existing };
@@ -67,7 +57,7 @@ export class TableStateStore implements StateStore {
       const entity = await this.table.getEntity<Record<string, unknown>>(tenantId, attachmentId);
       return fromEntity(entity);
     } catch (error) {
-      if (isStatus(error, 404)) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw error;
     }
   }
@@ -93,7 +83,7 @@ export class TableStateStore implements StateStore {
         return { ...next, etag: etagOf(response, 0) };
       } catch (error) {
         // 412: someone else wrote since our read; 409 on an event row: a racing writer took that sequence number.
-        if (!isStatus(error, 412) && !isStatus(error, 409)) throw error;
+        if (statusOf(error) !== 412 && statusOf(error) !== 409) throw error;
       }
     }
     throw new StateConflictError(`Attachment ${attachmentId} changed under ${MAX_WRITE_ROUNDS} writes in a row.`, {
@@ -191,9 +181,4 @@ function fromEntity(entity: Record<string, unknown>): AttachmentRecord {
 
 function etagOf(response: TableTransactionResponse, index: number): string | undefined {
   return response.subResponses[index]?.etag;
-}
-
-function isStatus(error: unknown, status: number): boolean {
-  if (error instanceof RestError) return error.statusCode === status;
-  return typeof error === 'object' && error !== null && (error as { statusCode?: unknown }).statusCode === status;
 }

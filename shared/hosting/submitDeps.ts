@@ -1,0 +1,14 @@
+import type { SubmitDeps } from '../api/submitAttachment';
+import type { AppDeps } from '../deps';
+import { newAttachmentId } from '../ids';
+
+/** What accepting an attach request needs, for the HTTP and the queue entry alike. */
+export function submitDeps(app: AppDeps): SubmitDeps {
+  return {
+    store: app.store,
+    knownControllers: new Set(app.config.networkControllers.keys()),
+    arcDefaults: app.config.arm.defaults,
+    newAttachmentId,
+    nowInMs: app.nowInMs,
+  };
+}
