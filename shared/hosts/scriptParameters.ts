@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { parseIpv4, parseIpv4Cidr, prefixContains } from '../workflow/ipv4';
+
 /**
  * Regular expressions shared, character for character, by the TypeScript validation and the scripts'
  * `[ValidatePattern(..., Options = 'None')]` attributes (a test compares them). They are written to mean the same in
@@ -41,10 +43,14 @@ export const subnetCidrSchema = patterned('subnetCidr', 'an IPv4 prefix such as 
   (value, ctx) => {
     // Zod runs refinements after a failed regex too; one reason per field is enough.
     if (!new RegExp(parameterPatterns.subnetCidr).test(value)) return;
-    const { network, prefixLength } = parseIpv4Cidr(value);
+    const prefixLength = Number(value.split('/')[1]);
     if (prefixLength < 8 || prefixLength > 30) {
       ctx.addIssue({ code: 'custom', message: 'must have a prefix length between /8 and /30' });
-    } else if (ipv4ToString((network & prefixMask(prefixLength)) >>> 0) !== value.split('/')[0]) {
+      return;
+    }
+    try {
+      parseIpv4Cidr(value);
+    } catch {
       ctx.addIssue({ code: 'custom', message: 'must name the network address (host bits zero), e.g. 192.168.1.0/24' });
     }
   },
@@ -57,30 +63,9 @@ export const urlPathSchema = patterned(
 );
 export const agentFormatSchema = z.enum(['xml', 'json'], { error: 'must be "xml" or "json"' });
 
-export function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
-}
-
-export function ipv4ToString(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
-
-/** Netmask as an unsigned 32-bit number. */
-export function prefixMask(prefixLength: number): number {
-  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-}
-
-export function parseIpv4Cidr(cidr: string): { network: number; prefixLength: number } {
-  const [address = '', length = ''] = cidr.split('/');
-  return { network: ipv4ToNumber(address), prefixLength: Number(length) };
-}
-
 /** Whether `address` is a usable host address of `cidr` (not its network or broadcast address). */
 export function isHostAddressOf(address: string, cidr: string): boolean {
-  const { network, prefixLength } = parseIpv4Cidr(cidr);
-  const mask = prefixMask(prefixLength);
-  const value = ipv4ToNumber(address);
-  const base = (network & mask) >>> 0;
-  const broadcast = (base | (~mask >>> 0)) >>> 0;
-  return (value & mask) >>> 0 === base && value !== base && value !== broadcast;
+  const prefix = parseIpv4Cidr(cidr);
+  const value = parseIpv4(address);
+  return prefixContains(prefix, value) && value !== prefix.network && value !== prefix.broadcast;
 }
