@@ -1,0 +1,69 @@
+import type { StorageCounts } from '../infra/storageProxy';
+import type { StorageRates } from '../scenarios/storageLimit';
+import { round } from './stats';
+
+export interface StorageNeeds {
+  attachments: number;
+  /** Per attachment, the operations its work needs, by kind. */
+  perAttachment: Record<string, number>;
+  queueOpsPerAttachment: number;
+  tableOpsPerAttachment: number;
+  /** Listener polls that found nothing or no queue yet, and setup calls: per attachment, not priced below. */
+  backgroundPerAttachment: Record<string, number>;
+  /** Azurite time one attachment's operations take at the measured rates. */
+  storageMsPerAttachment: number;
+  /** What the measured storage limit allows: 1 / storage time per attachment. */
+  limitAttachmentsPerSecond: number;
+  failures: StorageCounts;
+}
+
+/** Operations priced at the rate of the measured operation they resemble most; anything else is background. */
+function costInMs(kind: string, rates: StorageRates): number | undefined {
+  if (['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'].includes(kind))
+    return 1000 / rates.queueOpsPerSecond;
+  if (kind === 'table.batch') return 1000 / rates.tableBatchesPerSecond;
+  if (kind === 'table.read' || kind === 'table.query') return 1000 / rates.tableReadsPerSecond;
+  if (kind === 'table.update' || kind === 'table.insert' || kind === 'table.delete')
+    return 1000 / rates.tableUpdatesPerSecond;
+  return undefined;
+}
+
+/**
+ * The number of queue and table operations an attachment needs (counted by the proxies in front of Azurite), and
+ * the throughput the measured storage rates allow for that mix. Azurite serves queues and tables in one Node
+ * process, so the times of an attachment's operations add up.
+ */
+export function storageNeeds(
+  counts: StorageCounts,
+  failures: StorageCounts,
+  attachments: number,
+  rates: StorageRates,
+): StorageNeeds {
+  const perAttachment: Record<string, number> = {};
+  const backgroundPerAttachment: Record<string, number> = {};
+  let storageMs = 0;
+  let queueOps = 0;
+  let tableOps = 0;
+  for (const [kind, count] of Object.entries(counts).sort()) {
+    const per = count / attachments;
+    const cost = costInMs(kind, rates);
+    if (cost === undefined) {
+      backgroundPerAttachment[kind] = round(per, 2);
+      continue;
+    }
+    perAttachment[kind] = round(per, 2);
+    storageMs += per * cost;
+    if (kind.startsWith('queue.')) queueOps += per;
+    else tableOps += per;
+  }
+  return {
+    attachments,
+    perAttachment,
+    queueOpsPerAttachment: round(queueOps, 2),
+    tableOpsPerAttachment: round(tableOps, 2),
+    backgroundPerAttachment,
+    storageMsPerAttachment: round(storageMs, 3),
+    limitAttachmentsPerSecond: round(1000 / storageMs, 1),
+    failures,
+  };
+}

@@ -1,0 +1,92 @@
+import type { BenchResults } from '../results';
+import { ms, table, verdict } from './format';
+import { cpuSection, overheadBySizeSection, overheadSection } from './overheadSections';
+import { runsSection, storageSection } from './storageSections';
+import { lookupSection, ncSection } from './trafficSections';
+
+export function renderMarkdown(results: BenchResults, overheadAt: number): string {
+  const { meta } = results;
+  const shared = results.sharedNic;
+  const lines = [
+    '# Benchmark: SDN container attach',
+    '',
+    `${meta.startedAt} · ${meta.quick ? '**quick (smoke) run**' : 'full run'} · time factor ${meta.timeFactor} · ${meta.durationSeconds} s · Node ${meta.node} · ${meta.cpus} CPUs (load average before ${meta.loadAverage.before.join(' ')}) · commit ${meta.gitHead.slice(0, 10)}${meta.uncommittedProductFiles.length ? ` + uncommitted changes in ${meta.uncommittedProductFiles.join(', ')}` : ''}`,
+    '',
+    '## Targets',
+    '',
+    ...table(
+      ['Target', 'Measured', 'Result'],
+      results.targets.map((t) => [t.target, t.measured, verdict(t.pass)]),
+    ),
+    '',
+    '## Storage limit (this machine, this run)',
+    '',
+    ...storageSection(results),
+    '',
+    '## Throughput and end-to-end latency',
+    '',
+    ...runsSection(results),
+    '',
+    results.realistic
+      ? `Realistic latencies ×${meta.timeFactor}: controller GET ${results.realistic.latencies.ncGetLatencyInMs} ms, NIC provisioning ${results.realistic.latencies.provisioningDelayInMs} ms, run command ${results.realistic.latencies.runDurationInMs} ms. Critical path ${results.realistic.criticalPathMs} ms = ${Object.entries(
+          results.realistic.criticalPathParts,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' + ')}.`
+      : '',
+    '',
+    `## Per-step overhead (zero latency, ${overheadAt} attachments)`,
+    '',
+    ...overheadSection(results, overheadAt),
+    '',
+    "Overhead at every size (the 1-attachment runs include the runner's cold start):",
+    '',
+    ...overheadBySizeSection(results),
+    '',
+    '## CPU per run (2-core machine; 100% = one core busy for the whole run)',
+    '',
+    ...cpuSection(results),
+    '',
+    '## Network Controller traffic per attachment',
+    '',
+    ...ncSection(results),
+    '',
+    '## Finding the NIC: by IP vs by resourceId',
+    '',
+    ...lookupSection(results),
+    '',
+    '## Many attachments on one NIC',
+    '',
+    ...(shared
+      ? table(
+          [
+            'Attachments',
+            'PUTs on the NIC (by status)',
+            'Completed',
+            'Own result',
+            'Addresses on NIC',
+            'End-to-end median / p95 (ms)',
+          ],
+          [
+            [
+              String(shared.attachments),
+              `${shared.puts} (${Object.entries(shared.putStatuses)
+                .map(([s, c]) => `${s}: ${c}`)
+                .join(', ')})`,
+              String(shared.timeline.completed),
+              String(shared.ownResults),
+              `${shared.addressesOnNic}/${shared.addressesAsked}`,
+              ms(shared.timeline.endToEndMs),
+            ],
+          ],
+        )
+      : ['_Not measured._']),
+    '',
+    '## Method and notes',
+    '',
+    ...meta.notes.map((n) => `- ${n}`),
+    ...results.errors.map((e) => `- **${e.part} failed:** ${e.message.split('\n')[0] ?? ''}`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+import type { CpuReport } from './analysis/cpu';
+import type { FunctionLoad } from './analysis/invocations';
+import type { LookupCost } from './analysis/lookup';
+import type { NcTraffic } from './analysis/ncTraffic';
+import type { OverheadReport } from './analysis/overhead';
+import type { Summary } from './analysis/stats';
+import type { StorageNeeds } from './analysis/storageOps';
+import type { Timeline } from './analysis/timeline';
+import type { Latencies } from './scenarios/attachRun';
+import type { SharedNicResult } from './scenarios/sharedNic';
+import type { StorageRates } from './scenarios/storageLimit';
+
+/** One batch of attachments submitted together and driven to their end. */
+export interface AttachRunResult {
+  attachments: number;
+  latencies: Latencies;
+  timeline: Timeline;
+  overhead: OverheadReport;
+  nc: NcTraffic;
+  functions: Record<string, FunctionLoad>;
+  cpu: CpuReport;
+  statusReadsWhileWaiting: number;
+}
+
+export interface CriticalPathRun extends AttachRunResult {
+  /** Observed end-to-end over the critical path's emulated latencies: per attachment (median, p95) and batch. */
+  ratio: { median: number; p95: number; makespan: number };
+}
+
+export interface TargetResult {
+  id: string;
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+export interface BenchResults {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    durationSeconds: number;
+    quick: boolean;
+    timeFactor: number;
+    gitHead: string;
+    /** Product files changed in the working tree while this ran (someone else is optimising them). */
+    uncommittedProductFiles: string[];
+    node: string;
+    cpus: number;
+    /** 1, 5 and 15 minute load averages before and after the run. */
+    loadAverage: { before: number[]; after: number[] };
+    appSettings: Record<string, string>;
+    tenants: number;
+    containersPerAttachment: number;
+    notes: string[];
+  };
+  storage?: { rates: StorageRates; needs?: StorageNeeds; countedRunCpu?: CpuReport };
+  zeroLatency: AttachRunResult[];
+  realistic?: {
+    latencies: Latencies;
+    criticalPathMs: number;
+    criticalPathParts: Record<string, number>;
+    runs: CriticalPathRun[];
+  };
+  lookup: LookupCost[];
+  sharedNic?: SharedNicResult;
+  targets: TargetResult[];
+  errors: { part: string; message: string }[];
+}
+
+export type { Summary };

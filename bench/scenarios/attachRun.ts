@@ -1,0 +1,96 @@
+import { type CpuSample, sampleCpu } from '../infra/cpu';
+import type { RawResource, RequestLogEntry } from '../infra/ncAdmin';
+import type { InvocationStats } from '../infra/runnerProcess';
+import { type SharedServices, startScenarioStack } from '../infra/stack';
+import type { StorageCounts } from '../infra/storageProxy';
+import { drive, type DriveResult, driveSequentially } from '../workload/driver';
+import { type AttachmentPlan, planAttachments } from '../workload/requests';
+import { benchResources } from '../workload/topology';
+
+/** Emulated external latencies of one run. */
+export interface Latencies {
+  ncGetLatencyInMs: number;
+  provisioningDelayInMs: number;
+  runDurationInMs: number;
+}
+
+export const ZERO_LATENCY: Latencies = { ncGetLatencyInMs: 0, provisioningDelayInMs: 0, runDurationInMs: 0 };
+
+/** The realistic latencies (controller GET 20 ms, PUT provisioning 2 s, run command 20 s), scaled. */
+export function realisticLatencies(timeFactor: number): Latencies {
+  return {
+    ncGetLatencyInMs: Math.round(20 * timeFactor),
+    provisioningDelayInMs: Math.round(2_000 * timeFactor),
+    runDurationInMs: Math.round(20_000 * timeFactor),
+  };
+}
+
+export interface RunSpec {
+  name: string;
+  plan: AttachmentPlan;
+  latencies: Latencies;
+  /** NICs in the controller besides the bench's own (lookup scaling). */
+  fillerNics?: number;
+  extraNics?: RawResource[];
+  countStorage?: boolean;
+  /** One attachment at a time (each step 1 alone on the controller) instead of all at once. */
+  sequential?: boolean;
+  deadlineInMs: number;
+}
+
+export interface RawRun {
+  spec: RunSpec;
+  drive: DriveResult;
+  ncLog: RequestLogEntry[];
+  invocations: Record<string, InvocationStats>;
+  /** Requests the app made to Azurite by kind (queue.* and table.*), when the run counted them. */
+  storage?: { counts: StorageCounts; failures: StorageCounts };
+  /** CPU used by each process from the first submission to the last status read. */
+  cpu: { before: CpuSample; after: CpuSample };
+  runnerTail: string[];
+}
+
+/**
+ * One measured run: the controller back to its seed plus this run's NICs and latencies, a fresh Azurite, ARM
+ * emulator and runner (so nothing is reused from an earlier run), the attachments driven to their end, then the
+ * controller's request log and the runner's invocation counts collected.
+ */
+export async function runAttachments(shared: SharedServices, spec: RunSpec): Promise<RawRun> {
+  const { ncAdmin } = shared;
+  await ncAdmin.reset();
+  const nicCount = spec.plan.sharedNic ? 0 : (spec.plan.firstIndex ?? 0) + spec.plan.count;
+  await ncAdmin.load(benchResources(nicCount, spec.fillerNics ?? 0, spec.extraNics ?? []));
+  await ncAdmin.setProvisioningDelay(spec.latencies.provisioningDelayInMs);
+  await ncAdmin.addGetLatency(spec.latencies.ncGetLatencyInMs);
+
+  const stack = await startScenarioStack(shared, {
+    runDurationInMs: spec.latencies.runDurationInMs,
+    countStorage: spec.countStorage ?? false,
+  });
+  try {
+    await ncAdmin.clearRequests();
+    for (const proxy of stack.proxies) proxy.reset();
+    const attachments = planAttachments(spec.plan);
+    const before = sampleCpu(stack.runner.pid, stack.azurite.pid);
+    const result = await (spec.sequential ? driveSequentially : drive)(stack.runner, attachments, spec.deadlineInMs);
+    const after = sampleCpu(stack.runner.pid, stack.azurite.pid);
+    const ncLog = await ncAdmin.requests();
+    const storage = spec.countStorage
+      ? {
+          counts: Object.assign({}, ...stack.proxies.map((p) => p.counts)) as StorageCounts,
+          failures: Object.assign({}, ...stack.proxies.map((p) => p.failures)) as StorageCounts,
+        }
+      : undefined;
+    return {
+      spec,
+      drive: result,
+      ncLog,
+      invocations: Object.fromEntries(stack.runner.invocations),
+      ...(storage ? { storage } : {}),
+      cpu: { before, after },
+      runnerTail: stack.runner.tail(),
+    };
+  } finally {
+    await stack.stop();
+  }
+}

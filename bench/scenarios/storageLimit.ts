@@ -1,0 +1,114 @@
+import { TableClient, type TransactionAction } from '@azure/data-tables';
+import { QueueClient } from '@azure/storage-queue';
+
+import { startAzurite } from '../../dev/azurite';
+import { round } from '../analysis/stats';
+import { processCpuMs } from '../infra/cpu';
+
+export interface StorageRates {
+  concurrency: number;
+  secondsPerMeasure: number;
+  /** send + receive + delete of one message. */
+  queueCyclesPerSecond: number;
+  /** Queue operations per second, each of the three counted. */
+  queueOpsPerSecond: number;
+  tableUpdatesPerSecond: number;
+  /** Entity-group transactions shaped like the app's state writes: one row replaced, one history row inserted. */
+  tableBatchesPerSecond: number;
+  tableReadsPerSecond: number;
+  /**
+   * Azurite's share of one core during each measurement: near 100% means the rate is Azurite's ceiling; well below
+   * means the callers (this process, on the same 2 cores) held it back and the ceiling is higher.
+   */
+  azuriteCoreShare: Record<'queue' | 'tableUpdate' | 'tableBatch' | 'tableRead', number>;
+}
+
+const CONCURRENCY = 32;
+const WARM_UP_MS = 1_000;
+
+/** Runs `op` on `workers` loops for `durationMs`; returns completed operations per second. */
+async function rate(workers: number, durationMs: number, op: (worker: number) => Promise<void>): Promise<number> {
+  const started = performance.now();
+  const stopAt = started + durationMs;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (performance.now() < stopAt) {
+        await op(worker);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/**
+ * The ceiling this machine's Azurite puts on the app, measured in the same bench run: a fresh in-memory Azurite
+ * driven from this process at a fixed concurrency with the same SDKs the app uses.
+ */
+export async function measureStorageRates(secondsPerMeasure: number): Promise<StorageRates> {
+  const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
+  try {
+    const durationMs = secondsPerMeasure * 1000;
+    const queue = new QueueClient(azurite.connectionString, 'bench-limit');
+    await queue.createIfNotExists();
+    const table = TableClient.fromConnectionString(azurite.connectionString, 'benchlimit', {
+      allowInsecureConnection: true,
+    });
+    await table.createTable();
+    const body = 'x'.repeat(1_500);
+    for (let w = 0; w < CONCURRENCY; w++) await table.createEntity({ partitionKey: `p${w}`, rowKey: 'row', body });
+
+    const share: StorageRates['azuriteCoreShare'] = {
+      queue: Number.NaN,
+      tableUpdate: Number.NaN,
+      tableBatch: Number.NaN,
+      tableRead: Number.NaN,
+    };
+    const measured = async (key: keyof StorageRates['azuriteCoreShare'], op: (w: number) => Promise<void>) => {
+      // The first seconds of a new Azurite and of the SDK's code paths run at half speed (JIT); not the steady state.
+      await rate(CONCURRENCY, WARM_UP_MS, op);
+      const cpuBefore = processCpuMs(azurite.pid);
+      const startedAt = performance.now();
+      const result = await rate(CONCURRENCY, durationMs, op);
+      const cpuAfter = processCpuMs(azurite.pid);
+      if (cpuBefore !== undefined && cpuAfter !== undefined)
+        share[key] = round((cpuAfter - cpuBefore) / (performance.now() - startedAt), 2);
+      return result;
+    };
+    const queueCyclesPerSecond = await measured('queue', async () => {
+      await queue.sendMessage(Buffer.from(body.slice(0, 200)).toString('base64'));
+      const received = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
+      const message = received.receivedMessageItems[0];
+      if (message) await queue.deleteMessage(message.messageId, message.popReceipt);
+    });
+    const tableUpdatesPerSecond = await measured('tableUpdate', async (w) => {
+      await table.updateEntity({ partitionKey: `p${w}`, rowKey: 'row', body }, 'Replace');
+    });
+    // History rows are new every time, across the warm-up and the measurement.
+    let eventSequence = 0;
+    const tableBatchesPerSecond = await measured('tableBatch', async (w) => {
+      const rowKey = `row~${String(eventSequence++).padStart(8, '0')}`;
+      const actions: TransactionAction[] = [
+        ['update', { partitionKey: `p${w}`, rowKey: 'row', body }, 'Replace'],
+        ['create', { partitionKey: `p${w}`, rowKey, event: body.slice(0, 200) }],
+      ];
+      await table.submitTransaction(actions);
+    });
+    const tableReadsPerSecond = await measured('tableRead', async (w) => {
+      await table.getEntity(`p${w}`, 'row');
+    });
+    return {
+      concurrency: CONCURRENCY,
+      secondsPerMeasure,
+      queueCyclesPerSecond: round(queueCyclesPerSecond),
+      queueOpsPerSecond: round(queueCyclesPerSecond * 3),
+      tableUpdatesPerSecond: round(tableUpdatesPerSecond),
+      tableBatchesPerSecond: round(tableBatchesPerSecond),
+      tableReadsPerSecond: round(tableReadsPerSecond),
+      azuriteCoreShare: share,
+    };
+  } finally {
+    await azurite.stop();
+  }
+}

@@ -1,0 +1,153 @@
+import type { RunnerProcess } from '../infra/runnerProcess';
+import { mapConcurrent, sleep } from './pool';
+import type { BenchAttachment } from './requests';
+import { isTerminal, parseStatusDocument, type StatusDocument } from './statusDocument';
+
+/** Submissions in flight at once: a busy operator's automation, not a flood. */
+const SUBMIT_CONCURRENCY = 50;
+const READ_CONCURRENCY = 20;
+const LOG_CHECK_INTERVAL_IN_MS = 250;
+/**
+ * Status reads are a fallback only, for when the runner's log stops reporting progress (its wording changed, or an
+ * attachment is stuck); while attachments keep ending, the bench reads nothing.
+ */
+const STALL_IN_MS = 5_000;
+/** Sequential mode watches one attachment's step 1 at a time; this is the status read interval while it does. */
+const STEP_WATCH_INTERVAL_IN_MS = 20;
+
+export interface Submission {
+  attachment: BenchAttachment;
+  sentAtMs: number;
+  answeredAtMs: number;
+}
+
+export interface DriveResult {
+  submissions: Submission[];
+  firstSentAtMs: number;
+  lastAnsweredAtMs: number;
+  documents: StatusDocument[];
+  /** Attachments still not ended when the deadline passed. */
+  timedOut: number;
+  /** Status-document reads made while waiting (0 when the runner's log told us everything). */
+  statusReadsWhileWaiting: number;
+}
+
+function key(attachment: { tenantId: string; attachmentId: string }): string {
+  return `${attachment.tenantId}/${attachment.attachmentId}`;
+}
+
+function statusUrl(apiUrl: string, attachment: BenchAttachment): string {
+  return `${apiUrl}/tenants/${encodeURIComponent(attachment.tenantId)}/attachments/${encodeURIComponent(attachment.attachmentId)}`;
+}
+
+async function readStatus(apiUrl: string, attachment: BenchAttachment): Promise<StatusDocument | undefined> {
+  const response = await fetch(statusUrl(apiUrl, attachment));
+  const text = await response.text();
+  if (response.status !== 200 && response.status !== 202) return undefined;
+  return parseStatusDocument(JSON.parse(text));
+}
+
+async function submit(apiUrl: string, attachment: BenchAttachment): Promise<Submission> {
+  const sentAtMs = Date.now();
+  const response = await fetch(`${apiUrl}/tenants/${encodeURIComponent(attachment.tenantId)}/attachments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(attachment.body),
+  });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`submit ${key(attachment)}: ${response.status} ${text.slice(0, 500)}`);
+  return { attachment, sentAtMs, answeredAtMs: Date.now() };
+}
+
+/** Waits until every attachment has ended (or the deadline passed); returns the status reads it needed. */
+async function waitForEnd(
+  runner: RunnerProcess,
+  attachments: readonly BenchAttachment[],
+  deadline: number,
+): Promise<number> {
+  const confirmed = new Set<string>();
+  let reads = 0;
+  let lastEndedCount = -1;
+  let lastProgressAt = Date.now();
+  while (confirmed.size < attachments.length && Date.now() < deadline) {
+    const open = attachments.filter((a) => !confirmed.has(key(a)));
+    const logSaysDone = open.every((a) => runner.ended.has(key(a)));
+    if (runner.ended.size !== lastEndedCount) {
+      lastEndedCount = runner.ended.size;
+      lastProgressAt = Date.now();
+    }
+    if (logSaysDone || Date.now() - lastProgressAt >= STALL_IN_MS) {
+      // Confirm with the documents; also the fallback should the log's wording change.
+      const documents = await mapConcurrent(open, READ_CONCURRENCY, (a) => readStatus(runner.apiUrl, a));
+      reads += open.length;
+      documents.forEach((document, i) => {
+        const attachment = open[i];
+        if (document && attachment && isTerminal(document)) confirmed.add(key(attachment));
+      });
+      lastProgressAt = Date.now();
+      if (confirmed.size === attachments.length) break;
+    }
+    await sleep(logSaysDone ? 1_000 : LOG_CHECK_INTERVAL_IN_MS);
+  }
+  return reads;
+}
+
+async function finish(
+  runner: RunnerProcess,
+  attachments: readonly BenchAttachment[],
+  submissions: Submission[],
+  deadline: number,
+  readsSoFar: number,
+): Promise<DriveResult> {
+  const statusReadsWhileWaiting = readsSoFar + (await waitForEnd(runner, attachments, deadline));
+  const documents = (await mapConcurrent(attachments, READ_CONCURRENCY, (a) => readStatus(runner.apiUrl, a))).filter(
+    (d): d is StatusDocument => d !== undefined,
+  );
+  return {
+    submissions,
+    firstSentAtMs: Math.min(...submissions.map((s) => s.sentAtMs)),
+    lastAnsweredAtMs: Math.max(...submissions.map((s) => s.answeredAtMs)),
+    documents,
+    timedOut: documents.filter((d) => !isTerminal(d)).length + (attachments.length - documents.length),
+    statusReadsWhileWaiting,
+  };
+}
+
+/**
+ * Submits every attachment over HTTP (bounded concurrency), waits until each has ended, then reads every status
+ * document. Latency comes from the documents' own times (createdTime, step start/end, lastUpdatedTime), so how
+ * the bench waits does not change what it measures; while waiting it only reads the runner's log.
+ */
+export async function drive(
+  runner: RunnerProcess,
+  attachments: readonly BenchAttachment[],
+  deadlineInMs: number,
+): Promise<DriveResult> {
+  const deadline = Date.now() + deadlineInMs;
+  const submissions = await mapConcurrent(attachments, SUBMIT_CONCURRENCY, (a) => submit(runner.apiUrl, a));
+  return finish(runner, attachments, submissions, deadline, 0);
+}
+
+/**
+ * One attachment at a time: the next is submitted once the previous one's step 1 has ended, so each step 1 has
+ * the controller to itself and every controller request in its window is its own (the lookup scenario).
+ */
+export async function driveSequentially(
+  runner: RunnerProcess,
+  attachments: readonly BenchAttachment[],
+  deadlineInMs: number,
+): Promise<DriveResult> {
+  const deadline = Date.now() + deadlineInMs;
+  const submissions: Submission[] = [];
+  let reads = 0;
+  for (const attachment of attachments) {
+    submissions.push(await submit(runner.apiUrl, attachment));
+    while (Date.now() < deadline) {
+      const document = await readStatus(runner.apiUrl, attachment);
+      reads++;
+      if (document && (document.steps[0]?.endedTime || isTerminal(document))) break;
+      await sleep(STEP_WATCH_INTERVAL_IN_MS);
+    }
+  }
+  return finish(runner, attachments, submissions, deadline, reads);
+}
