@@ -40,7 +40,7 @@ export function overheadSection(results: BenchResults, at: number): string[] {
       Object.entries(run.timeline.handoffGapMs).map(([k, s]) => [k, ms(s)]),
     ),
     '',
-    'Runner invocations per attachment (from the runner\'s "Executed" lines):',
+    'Runner invocations per attachment (from the runner\'s "Executed" lines; getAttachment is the bench reading status documents after the end):',
     '',
     ...table(
       ['Function', 'Invocations / attachment', 'Duration median / p95 (ms)', 'Busy ms / attachment'],

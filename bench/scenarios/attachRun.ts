@@ -45,8 +45,10 @@ export interface RawRun {
   invocations: Record<string, InvocationStats>;
   /** Requests the app made to Azurite by kind (queue.* and table.*), when the run counted them. */
   storage?: { counts: StorageCounts; failures: StorageCounts };
-  /** CPU used by each process from the first submission to the last status read. */
+  /** CPU used by each process from the first submission until every attachment had ended. */
   cpu: { before: CpuSample; after: CpuSample };
+  /** False when the runner's log never said all had ended: CPU and counts then include the bench's status reads. */
+  endSnapshotFromLog: boolean;
   runnerTail: string[];
 }
 
@@ -72,22 +74,25 @@ export async function runAttachments(shared: SharedServices, spec: RunSpec): Pro
     for (const proxy of stack.proxies) proxy.reset();
     const attachments = planAttachments(spec.plan);
     const before = sampleCpu(stack.runner.pid, stack.azurite.pid);
-    const result = await (spec.sequential ? driveSequentially : drive)(stack.runner, attachments, spec.deadlineInMs);
-    const after = sampleCpu(stack.runner.pid, stack.azurite.pid);
+    const snapshot = () => ({
+      cpu: sampleCpu(stack.runner.pid, stack.azurite.pid),
+      counts: Object.assign({}, ...stack.proxies.map((p) => p.counts)) as StorageCounts,
+      failures: Object.assign({}, ...stack.proxies.map((p) => p.failures)) as StorageCounts,
+    });
+    // Taken when the log says every attachment ended, before the bench reads status documents (its own traffic).
+    let atEnd: ReturnType<typeof snapshot> | undefined;
+    const driver = spec.sequential ? driveSequentially : drive;
+    const result = await driver(stack.runner, attachments, spec.deadlineInMs, () => (atEnd = snapshot()));
+    const end = atEnd ?? snapshot();
     const ncLog = await ncAdmin.requests();
-    const storage = spec.countStorage
-      ? {
-          counts: Object.assign({}, ...stack.proxies.map((p) => p.counts)) as StorageCounts,
-          failures: Object.assign({}, ...stack.proxies.map((p) => p.failures)) as StorageCounts,
-        }
-      : undefined;
     return {
       spec,
       drive: result,
       ncLog,
       invocations: Object.fromEntries(stack.runner.invocations),
-      ...(storage ? { storage } : {}),
-      cpu: { before, after },
+      ...(spec.countStorage ? { storage: { counts: end.counts, failures: end.failures } } : {}),
+      cpu: { before, after: end.cpu },
+      endSnapshotFromLog: atEnd !== undefined,
       runnerTail: stack.runner.tail(),
     };
   } finally {

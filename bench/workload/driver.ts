@@ -64,7 +64,9 @@ async function waitForEnd(
   runner: RunnerProcess,
   attachments: readonly BenchAttachment[],
   deadline: number,
+  onEnded?: () => void,
 ): Promise<number> {
+  let endedReported = false;
   const confirmed = new Set<string>();
   let reads = 0;
   let lastEndedCount = -1;
@@ -75,6 +77,10 @@ async function waitForEnd(
     if (runner.ended.size !== lastEndedCount) {
       lastEndedCount = runner.ended.size;
       lastProgressAt = Date.now();
+    }
+    if (logSaysDone && !endedReported) {
+      endedReported = true;
+      onEnded?.();
     }
     if (logSaysDone || Date.now() - lastProgressAt >= STALL_IN_MS) {
       // Confirm with the documents; also the fallback should the log's wording change.
@@ -98,8 +104,9 @@ async function finish(
   submissions: Submission[],
   deadline: number,
   readsSoFar: number,
+  onEnded?: () => void,
 ): Promise<DriveResult> {
-  const statusReadsWhileWaiting = readsSoFar + (await waitForEnd(runner, attachments, deadline));
+  const statusReadsWhileWaiting = readsSoFar + (await waitForEnd(runner, attachments, deadline, onEnded));
   const documents = (await mapConcurrent(attachments, READ_CONCURRENCY, (a) => readStatus(runner.apiUrl, a))).filter(
     (d): d is StatusDocument => d !== undefined,
   );
@@ -115,17 +122,19 @@ async function finish(
 
 /**
  * Submits every attachment over HTTP (bounded concurrency), waits until each has ended, then reads every status
- * document. Latency comes from the documents' own times (createdTime, step start/end, lastUpdatedTime), so how
+ * document. `onEnded` runs once the runner's log says every attachment has ended, before the bench's own status
+ * reads, so CPU and storage counts taken there are the attachments' alone. Latency comes from the documents' own times (createdTime, step start/end, lastUpdatedTime), so how
  * the bench waits does not change what it measures; while waiting it only reads the runner's log.
  */
 export async function drive(
   runner: RunnerProcess,
   attachments: readonly BenchAttachment[],
   deadlineInMs: number,
+  onEnded?: () => void,
 ): Promise<DriveResult> {
   const deadline = Date.now() + deadlineInMs;
   const submissions = await mapConcurrent(attachments, SUBMIT_CONCURRENCY, (a) => submit(runner.apiUrl, a));
-  return finish(runner, attachments, submissions, deadline, 0);
+  return finish(runner, attachments, submissions, deadline, 0, onEnded);
 }
 
 /**
@@ -136,6 +145,7 @@ export async function driveSequentially(
   runner: RunnerProcess,
   attachments: readonly BenchAttachment[],
   deadlineInMs: number,
+  onEnded?: () => void,
 ): Promise<DriveResult> {
   const deadline = Date.now() + deadlineInMs;
   const submissions: Submission[] = [];
@@ -149,5 +159,5 @@ export async function driveSequentially(
       await sleep(STEP_WATCH_INTERVAL_IN_MS);
     }
   }
-  return finish(runner, attachments, submissions, deadline, reads);
+  return finish(runner, attachments, submissions, deadline, reads, onEnded);
 }
