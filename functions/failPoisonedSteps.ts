@@ -18,7 +18,7 @@ export function makeFailPoisonedStepHandler(deps: () => { store: StateStore; now
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     const parsed = StepMessageSchema.safeParse(message);
     if (!parsed.success) {
-      context.error(`Poisoned message is not a step message; left for an operator: ${JSON.stringify(message)}`);
+      context.error(`Poisoned message is not a step message; dropped, its text was: ${JSON.stringify(message)}`);
       return;
     }
     const { tenantId, attachmentId, step } = parsed.data;

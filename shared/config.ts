@@ -1,3 +1,5 @@
+import { createSecureContext } from 'node:tls';
+
 import { z } from 'zod';
 
 import { ConfigError } from './errors';
@@ -161,6 +163,8 @@ function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, proble
     } else if (mode !== 'none') {
       problems.push(`${prefix}AUTH_MODE: must be none or x509 (Kerberos needs a domain-joined client)`);
     }
+    const unusable = unusableTlsMaterial(auth, get('CA_PEM'));
+    if (unusable) problems.push(`${prefix}${unusable}`);
     const insecure = get('INSECURE_SKIP_TLS_VERIFY');
     const insecureSkipTlsVerify = insecure === 'true' || insecure === '1';
     if (insecure !== undefined && !['true', 'false', '1', '0'].includes(insecure)) {
@@ -180,6 +184,35 @@ function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, proble
     });
   }
   return controllers;
+}
+
+/**
+ * Loads the client certificate, key and CA the way the TLS stack will, so a wrong passphrase or a broken PEM is a
+ * configuration problem reported at start-up, not a failure on every request. Names the setting, never its value.
+ */
+function unusableTlsMaterial(auth: NetworkControllerAuth, caCertPem: string | undefined): string | undefined {
+  const attempt = (setting: string, load: () => void) => {
+    try {
+      load();
+      return undefined;
+    } catch (error) {
+      const reason = /mac verify|bad decrypt|passphrase/i.test(String(error))
+        ? 'wrong passphrase or damaged PFX'
+        : 'cannot be loaded';
+      return `${setting}: ${reason}`;
+    }
+  };
+  if (caCertPem) {
+    const problem = attempt('CA_PEM', () => createSecureContext({ ca: caCertPem }));
+    if (problem) return problem;
+  }
+  if (auth.mode !== 'x509') return undefined;
+  if ('pfxBase64' in auth) {
+    return attempt('CLIENT_PFX_BASE64', () =>
+      createSecureContext({ pfx: Buffer.from(auth.pfxBase64, 'base64'), passphrase: auth.pfxPassphrase }),
+    );
+  }
+  return attempt('CLIENT_CERT_PEM', () => createSecureContext({ cert: auth.certPem, key: auth.keyPem }));
 }
 
 /** Parses settings from an environment; every problem is reported at once in one ConfigError. */

@@ -276,9 +276,10 @@ function remoteErrorFrom(response: AxiosResponse, method: string, path: string):
 
 function transportError(error: unknown, method: string, path: string): RemoteServiceError {
   const code = isAxiosError(error) ? (error.code ?? 'NetworkError') : 'NetworkError';
-  const tlsProblem = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|HANDSHAKE/i.test(
-    `${code} ${error instanceof Error ? error.message : ''}`,
-  );
+  const tlsProblem =
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|HANDSHAKE|ERR_OSSL|mac verify|PKCS12|bad decrypt|DECODER/i.test(
+      `${code} ${error instanceof Error ? error.message : ''}`,
+    );
   return new RemoteServiceError(
     `${method} ${path} failed before the Network Controller answered: ${error instanceof Error ? error.message : String(error)}`,
     // A certificate the client does not trust, or one the controller rejects, stays wrong on the next try.

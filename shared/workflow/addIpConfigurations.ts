@@ -1,11 +1,19 @@
-import { isRemoteServiceError, RemoteServiceError, StepError } from '../errors';
+import { isRemoteServiceError, RemoteServiceError, StepError, ValidationError } from '../errors';
 import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
 import type { NicDirectory } from '../networkController/NicDirectory';
 import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
 import type { NetworkInterface } from '../networkController/resources';
 import { aclPath, subnetPath } from '../networkController/resources';
 import type { AcceptedAttachRequest } from './attachRequest';
-import { firstHostAddress, formatIpv4, ipConfigurationIdFor, parseIpv4Cidr } from './ipv4';
+import {
+  firstHostAddress,
+  formatIpv4,
+  ipConfigurationIdFor,
+  type Ipv4Prefix,
+  parseIpv4,
+  parseIpv4Cidr,
+  prefixContains,
+} from './ipv4';
 import {
   findNicByAddress,
   findNicById,
@@ -131,6 +139,7 @@ async function chooseAddresses(
       aclPath(request.accessControlListId))
     : subnet.properties.accessControlList?.resourceRef;
   const subnetRef = subnet.resourceRef ?? subnetPath(request.virtualNetworkId, request.subnetId);
+  checkGateway(request.network.gateway, prefix, addressPrefix);
 
   let fresh = false;
   for (;;) {
@@ -146,6 +155,18 @@ async function chooseAddresses(
       if (fresh || !maybeStale) throw error;
       fresh = true;
     }
+  }
+}
+
+/** Step 4 creates the network on this subnet: a gateway outside it would fail there, after steps 1-3 changed things. */
+function checkGateway(gateway: string | undefined, prefix: Ipv4Prefix, addressPrefix: string): void {
+  if (gateway === undefined) return;
+  const value = parseIpv4(gateway);
+  if (!prefixContains(prefix, value) || value === prefix.network || value === prefix.broadcast) {
+    throw new ValidationError(
+      [{ field: 'network.gateway', reason: `${gateway} is not a host address of the subnet ${addressPrefix}` }],
+      { code: 'InvalidGateway' },
+    );
   }
 }
 

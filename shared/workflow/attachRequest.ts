@@ -124,7 +124,9 @@ export const AttachRequestSchema = object({
   hyperVHost: MachineRefSchema,
   containerHost: MachineRefSchema,
   network: object({
-    name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name'),
+    name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name').refine((name) => !/^(nat|none|host)$/i.test(name), {
+      error: "names one of Docker's predefined Windows networks; choose another name",
+    }),
     driver: z.enum(['l2bridge', 'l2tunnel'], { error: typeError('must be "l2bridge" or "l2tunnel"') }),
     gateway: Ipv4Schema.optional(),
   }),

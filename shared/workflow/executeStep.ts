@@ -290,12 +290,14 @@ async function recordFailure(
         ],
       };
     }
-    const failed: StepState = { ...state, status: 'Failed', endedTime: now, lastError: info };
+    // Whatever the error was, nothing will retry it now: the attachment's last error says so (retry is manual).
+    const final: ErrorInfo = { ...info, retryable: false };
+    const failed: StepState = { ...state, status: 'Failed', endedTime: now, lastError: final };
     return {
-      record: { ...endRecord(record, 'Failed', now, failed, step), lastError: info },
+      record: { ...endRecord(record, 'Failed', now, failed, step), lastError: final },
       events: [
-        { type: 'StepFailed', step, attempt: state.attempts, dequeueCount: delivery.dequeueCount, error: info },
-        { type: 'Failed', error: info },
+        { type: 'StepFailed', step, attempt: state.attempts, dequeueCount: delivery.dequeueCount, error: final },
+        { type: 'Failed', error: final },
       ],
     };
   });
@@ -318,12 +320,21 @@ async function rejectMessage(deps: StepExecutorDeps, raw: unknown, reason: strin
     retryable: false,
   };
   const now = iso(deps.nowInMs());
-  await deps.store.updateAttachment(tenant.data, attachment.data, (record) =>
-    isTerminal(record.runtimeStatus)
-      ? undefined
-      : {
-          record: { ...record, runtimeStatus: 'Failed', lastError: info, lastUpdatedTime: now },
-          events: [{ type: 'Failed', error: info }],
-        },
-  );
+  await deps.store.updateAttachment(tenant.data, attachment.data, (record) => {
+    if (isTerminal(record.runtimeStatus)) return undefined;
+    const step = record.currentStep;
+    if (!step)
+      return {
+        record: { ...record, runtimeStatus: 'Failed', lastError: info, lastUpdatedTime: now },
+        events: [{ type: 'Failed', error: info }],
+      };
+    const failed: StepState = { ...record.steps[step], status: 'Failed', endedTime: now, lastError: info };
+    return {
+      record: { ...endRecord(record, 'Failed', now, failed, step), lastError: info },
+      events: [
+        { type: 'StepFailed', step, error: info, dequeueCount: delivery.dequeueCount },
+        { type: 'Failed', error: info },
+      ],
+    };
+  });
 }

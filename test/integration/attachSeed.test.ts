@@ -137,6 +137,21 @@ describe('attach through Azurite, the runner and the Network Controller emulator
     expect(await nicPuts()).toHaveLength(0);
   });
 
+  it('fails a gateway outside the subnet at step 1, before any change', async () => {
+    await stack.api('POST', '/tenants/contoso/attachments', {
+      ...seedRequest(),
+      attachmentId: 'bad-gateway',
+      network: { name: 'MyContainerOverlayNetwork', driver: 'l2bridge', gateway: '192.168.2.1' },
+    });
+    const status = await stack.waitForEnd('contoso', 'bad-gateway');
+    expect(status).toMatchObject({
+      runtimeStatus: 'Failed',
+      currentStep: 'addIpConfigurations',
+      lastError: { code: 'InvalidGateway', details: [{ target: 'network.gateway' }] },
+    });
+    expect(await nicPuts()).toHaveLength(0);
+  });
+
   it('retries a controller that fails for a while, and counts the attempts', async () => {
     await stack.nc.admin('POST', '/_emulator/faults', {
       method: 'GET',

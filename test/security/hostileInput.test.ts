@@ -430,7 +430,7 @@ describe('submit: injection into identifiers', () => {
   // Step 4's script parameters refuse Docker's predefined networks, but the request schema lets them through: the
   // attachment is accepted, steps 1-3 change the NIC, the host and the VM, and only step 4 fails
   // (InvalidScriptParameters, target "networkName"). Knowable at submit, so it belongs in the 400.
-  it.fails.each(['nat', 'none'])('BUG: network.name %j (a predefined Docker network) → 400 at submit', async (name) => {
+  it.each(['nat', 'none'])('network.name %j (a predefined Docker network) → 400 at submit', async (name) => {
     const { targets } = await expectRefused(json(withPath('network.name', name)));
     expect(targets).toEqual(['network.name']);
   });

@@ -238,22 +238,18 @@ describe('step queue: broken messages', () => {
     expect(await t.store.getAttachment(TENANT, ID)).toEqual(t.before);
   });
 
-  it.fails(
-    'BUG: a broken message that fails a Running attachment leaves its step Running, leased and without an end time',
-    async () => {
-      const t = await setup('Running');
-      await deliver(t, { ...valid, step: 'createContainerNetwork' });
-      const record = await t.store.getAttachment(TENANT, ID);
-      expect(record?.runtimeStatus).toBe('Failed');
-      // Every other failure path (last delivery, poison queue) ends the current step too; this one does not.
-      expect(record?.steps.addIpConfigurations).toMatchObject({
-        status: 'Failed',
-        lastError: { code: 'InvalidMessage' },
-      });
-      expect(record?.steps.addIpConfigurations.endedTime).toBeDefined();
-      expect(record?.steps.addIpConfigurations.leaseOwner).toBeUndefined();
-    },
-  );
+  it('a broken message that fails a Running attachment ends its current step too, unleased and with an end time', async () => {
+    const t = await setup('Running');
+    await deliver(t, { ...valid, step: 'createContainerNetwork' });
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.runtimeStatus).toBe('Failed');
+    expect(record?.steps.addIpConfigurations).toMatchObject({
+      status: 'Failed',
+      lastError: { code: 'InvalidMessage' },
+    });
+    expect(record?.steps.addIpConfigurations.endedTime).toBeDefined();
+    expect(record?.steps.addIpConfigurations.leaseOwner).toBeUndefined();
+  });
 
   it('property: any JSON message never throws, never creates a row, and runs a step only for the exact valid message', async () => {
     await fc.assert(

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { loadConfig } from '../../shared/config';
 import { seedRequest } from '../fixtures';
 import { testCa } from '../support/ncEmulator';
 import { leaks, pemBodyFragments, slices } from './support/secrets';
@@ -95,7 +96,6 @@ const RUNS: Run[] = [
     code: 'PrivateIPAddressNotInSubnet',
   },
   { tenant: 'x509', id: 'unlisted-cert', controller: 'unlisted', expected: 'Failed', code: 'Forbidden' },
-  { tenant: 'x509', id: 'wrong-passphrase', controller: 'badpass', expected: 'Failed' },
 ];
 
 describe('secrets stay secret: NC x509 credentials never reach logs, status, lists or rows', () => {
@@ -114,11 +114,6 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
         NC_LAB2_AUTH_MODE: 'x509',
         NC_LAB2_CLIENT_PFX_BASE64: PFX_BASE64,
         NC_LAB2_CLIENT_PFX_PASSPHRASE: PASSPHRASE,
-        NC_BADPASS_URL: nc.baseUrl,
-        NC_BADPASS_CA_PEM: nc.caCertPem,
-        NC_BADPASS_AUTH_MODE: 'x509',
-        NC_BADPASS_CLIENT_PFX_BASE64: PFX_BASE64,
-        NC_BADPASS_CLIENT_PFX_PASSPHRASE: WRONG_PASSPHRASE,
         NC_UNLISTED_URL: nc.baseUrl,
         NC_UNLISTED_CA_PEM: nc.caCertPem,
         NC_UNLISTED_AUTH_MODE: 'x509',
@@ -163,16 +158,24 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
   it('the controller really demanded the client certificates (the failures are authentication failures)', async () => {
     const unlisted = await stack.api('GET', '/tenants/x509/attachments/unlisted-cert');
     expect(unlisted.body.lastError).toMatchObject({ source: 'NetworkController', code: 'Forbidden', statusCode: 403 });
-    const wrong = await stack.api('GET', '/tenants/x509/attachments/wrong-passphrase');
-    expect(wrong.body.lastError).toMatchObject({ source: 'NetworkController' });
   });
 
-  // transportError() means certificate problems to be permanent ("stays wrong on the next try"), but its pattern
-  // misses OpenSSL's "mac verify failure" for a wrong PFX passphrase: the step is retried on every delivery.
-  it.fails('BUG: a wrong PFX passphrase fails at once as a permanent error, not after every delivery', async () => {
-    const wrong = await stack.api('GET', '/tenants/x509/attachments/wrong-passphrase');
-    expect(wrong.body.lastError).toMatchObject({ retryable: false });
-    expect((wrong.body.steps as { attempts: number }[])[0]?.attempts).toBe(1);
+  it('refuses a wrong PFX passphrase at start-up, naming the setting and not the passphrase', () => {
+    const env = {
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      NC_BADPASS_URL: 'https://nc.contoso.local/networking/v1',
+      NC_BADPASS_AUTH_MODE: 'x509',
+      NC_BADPASS_CLIENT_PFX_BASE64: PFX_BASE64,
+      NC_BADPASS_CLIENT_PFX_PASSPHRASE: WRONG_PASSPHRASE,
+    };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('NC_BADPASS_CLIENT_PFX_BASE64: wrong passphrase or damaged PFX');
+    expect(leaks(message, SECRETS)).toEqual([]);
   });
 
   it('no secret appears in any status document with history, in the list, or in the raw table rows', async () => {

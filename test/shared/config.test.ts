@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { createDevCertificateAuthority } from '../../dev/tls';
 import { loadConfig } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
 
@@ -11,9 +12,14 @@ const MINIMAL = {
   NC_DEFAULT_URL: 'https://nc.contoso.local/networking/v1',
 } as const;
 
-const CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-const KEY_PEM = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
-const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+// Real material: the configuration loads certificates the way the TLS stack will.
+const DEV_CA = createDevCertificateAuthority('config test CA');
+const CLIENT = DEV_CA.issueClientCertificate('config-test-client');
+const CERT_PEM = CLIENT.certPem;
+const KEY_PEM = CLIENT.keyPem;
+const CA_PEM = DEV_CA.caCertPem;
+const PFX_SECRET = CLIENT.pfxBase64('secret');
+const PFX_OPEN = CLIENT.pfxBase64('');
 
 function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
   let thrown: unknown;
@@ -71,6 +77,32 @@ describe('loadConfig: defaults', () => {
     });
   });
 
+  it.each([
+    [
+      'a wrong PFX passphrase',
+      { NC_DEFAULT_CLIENT_PFX_BASE64: PFX_SECRET, NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'nope' },
+      'NC_DEFAULT_CLIENT_PFX_BASE64: wrong passphrase',
+    ],
+    [
+      'a key that does not match the certificate',
+      {
+        NC_DEFAULT_CLIENT_CERT_PEM: CERT_PEM,
+        NC_DEFAULT_CLIENT_KEY_PEM: DEV_CA.issueClientCertificate('other').keyPem,
+      },
+      'NC_DEFAULT_CLIENT_CERT_PEM: cannot be loaded',
+    ],
+    [
+      'a broken PEM',
+      {
+        NC_DEFAULT_CLIENT_CERT_PEM: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        NC_DEFAULT_CLIENT_KEY_PEM: KEY_PEM,
+      },
+      'NC_DEFAULT_CLIENT_CERT_PEM: cannot be loaded',
+    ],
+  ])('refuses %s at start-up', (_name, extra, problem) => {
+    expect(() => loadConfig({ ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509', ...extra })).toThrow(problem);
+  });
+
   it('refuses ARM_AUTH_MODE=none outside Development', () => {
     expect(() => loadConfig({ ...MINIMAL, ARM_AUTH_MODE: 'none' })).toThrow(/ARM_AUTH_MODE/);
     expect(loadConfig({ ...MINIMAL, ARM_AUTH_MODE: 'none', APP_ENVIRONMENT: 'Development' }).arm.auth).toEqual({
@@ -91,7 +123,7 @@ describe('loadConfig: defaults', () => {
   });
 
   it('returns a deeply frozen object', () => {
-    const config = loadConfig({ ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509', NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIK' });
+    const config = loadConfig({ ...MINIMAL, NC_DEFAULT_AUTH_MODE: 'x509', NC_DEFAULT_CLIENT_PFX_BASE64: PFX_OPEN });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.tables)).toBe(true);
     expect(Object.isFrozen(config.step)).toBe(true);
@@ -178,19 +210,19 @@ describe('loadConfig: Network Controllers', () => {
   });
 
   it.each([
-    ['with a passphrase', { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'secret' }, 'secret'],
-    ['without a passphrase', {}, undefined],
-    ['with an empty passphrase (unset)', { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: '' }, undefined],
-  ])('reads x509 client authentication from a PFX %s', (_name, extra, passphrase) => {
+    ['with a passphrase', PFX_SECRET, { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'secret' }, 'secret'],
+    ['without a passphrase', PFX_OPEN, {}, undefined],
+    ['with an empty passphrase (unset)', PFX_OPEN, { NC_DEFAULT_CLIENT_PFX_PASSPHRASE: '' }, undefined],
+  ])('reads x509 client authentication from a PFX %s', (_name, pfx, extra, passphrase) => {
     const config = loadConfig({
       ...MINIMAL,
       NC_DEFAULT_AUTH_MODE: 'x509',
-      NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIKPAIBAzCC',
+      NC_DEFAULT_CLIENT_PFX_BASE64: pfx,
       ...extra,
     });
     expect(config.networkControllers.get('default')?.auth).toEqual({
       mode: 'x509',
-      pfxBase64: 'MIIKPAIBAzCC',
+      pfxBase64: pfx,
       pfxPassphrase: passphrase,
     });
   });
@@ -297,7 +329,7 @@ describe('loadConfig: problems', () => {
         NC_DEFAULT_AUTH_MODE: 'x509',
         NC_DEFAULT_CLIENT_CERT_PEM: CERT_PEM,
         NC_DEFAULT_CLIENT_KEY_PEM: KEY_PEM,
-        NC_DEFAULT_CLIENT_PFX_BASE64: 'MIIK',
+        NC_DEFAULT_CLIENT_PFX_BASE64: PFX_OPEN,
       },
       'x509 needs either',
     ],
