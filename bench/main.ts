@@ -4,6 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 import { parseOptions, sizesFor } from './cli';
+import { waitForQuietMachine } from './infra/cpu';
 import { benchAppSettings, type SharedServices, startSharedServices } from './infra/stack';
 import { APP_ROOT, RESULTS_DIR } from './paths';
 import { renderChart } from './report/chart';
@@ -15,7 +16,8 @@ import { runSuite } from './scenarios/suite';
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: APP_ROOT, encoding: 'utf8' }).trim();
+    // Not trimmed: porcelain lines start with a status column that may be a space.
+    return execFileSync('git', args, { cwd: APP_ROOT, encoding: 'utf8' });
   } catch {
     return '';
   }
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
   try {
+    // Someone else's build or tests on this machine would skew every number: give them a moment to finish.
+    const quietBeforeStart = await waitForQuietMachine(options.quick ? 20_000 : 90_000);
     shared = await startSharedServices();
     const parts = await runSuite(shared, sizes, options.timeFactor);
     const withoutTargets: Omit<BenchResults, 'targets'> = {
@@ -42,11 +46,12 @@ async function main(): Promise<void> {
         durationSeconds: Math.round((Date.now() - started) / 1000),
         quick: options.quick,
         timeFactor: options.timeFactor,
-        gitHead: git(['rev-parse', 'HEAD']),
+        gitHead: git(['rev-parse', 'HEAD']).trim(),
         uncommittedProductFiles: git(['status', '--porcelain', '--', '.', ':!bench'])
           .split('\n')
           .filter((line) => line.trim() !== '')
           .map((line) => line.slice(3)),
+        quietBeforeStart,
         node: process.version,
         cpus: cpus().length,
         loadAverage: {

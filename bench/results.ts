@@ -46,6 +46,8 @@ export interface BenchResults {
     uncommittedProductFiles: string[];
     node: string;
     cpus: number;
+    /** How long the bench waited for the machine to be nearly idle, and the cores busy when it started. */
+    quietBeforeStart: { waitedMs: number; busyCores?: number };
     /** 1, 5 and 15 minute load averages before and after the run. */
     loadAverage: { before: number[]; after: number[] };
     appSettings: Record<string, string>;

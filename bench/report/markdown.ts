@@ -4,6 +4,25 @@ import { cpuSection, overheadBySizeSection, overheadSection } from './overheadSe
 import { runsSection, storageSection } from './storageSections';
 import { lookupSection, ncSection } from './trafficSections';
 
+/** Cores other processes kept busy, per measured run; more than a little means the machine was shared. */
+function disturbance(results: BenchResults): string[] {
+  const others = [
+    ...results.zeroLatency.map((r) => r.cpu.otherCores),
+    ...(results.realistic?.runs ?? []).map((r) => r.cpu.otherCores),
+    results.storage?.rates.otherCores,
+  ].filter((v): v is number => v !== undefined);
+  if (others.length === 0) return [];
+  const worst = Math.max(...others);
+  const waited = results.meta.quietBeforeStart;
+  const line = `Other processes on this machine used up to ${worst.toFixed(2)} of ${results.meta.cpus} cores during the measured parts (the bench waited ${Math.round(waited.waitedMs / 1000)} s for a quiet machine before starting${waited.busyCores === undefined ? '' : `; ${waited.busyCores} cores busy then`}).`;
+  return worst > 0.3
+    ? [
+        `> **Warning: the machine was shared.** ${line} Throughput, latency and the storage limit are lower than on a quiet machine.`,
+        '',
+      ]
+    : [line, ''];
+}
+
 export function renderMarkdown(results: BenchResults, overheadAt: number): string {
   const { meta } = results;
   const shared = results.sharedNic;
@@ -12,6 +31,7 @@ export function renderMarkdown(results: BenchResults, overheadAt: number): strin
     '',
     `${meta.startedAt} · ${meta.quick ? '**quick (smoke) run**' : 'full run'} · time factor ${meta.timeFactor} · ${meta.durationSeconds} s · Node ${meta.node} · ${meta.cpus} CPUs (load average before ${meta.loadAverage.before.join(' ')}) · commit ${meta.gitHead.slice(0, 10)}${meta.uncommittedProductFiles.length ? ` + uncommitted changes in ${meta.uncommittedProductFiles.join(', ')}` : ''}`,
     '',
+    ...disturbance(results),
     '## Targets',
     '',
     ...table(

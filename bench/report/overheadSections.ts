@@ -77,8 +77,16 @@ export function cpuSection(results: BenchResults): string[] {
       'Runner (app) CPU / attachment (core share)',
       'Azurite',
       'Bench process (NC + ARM emulators, driver)',
+      'Other processes on the machine (cores)',
     ],
-    runs.map(({ label, cpu }) => [label, f(cpu.wallMs), cell(cpu.runner), cell(cpu.azurite), cell(cpu.bench)]),
+    runs.map(({ label, cpu }) => [
+      label,
+      f(cpu.wallMs),
+      cell(cpu.runner),
+      cell(cpu.azurite),
+      cell(cpu.bench),
+      f(cpu.otherCores, 2),
+    ]),
   );
 }
 

@@ -27,7 +27,7 @@ export function storageSection(results: BenchResults): string[] {
       ],
     ),
     '',
-    `Azurite's share of one core while measured: queue ${f(rates.azuriteCoreShare.queue * 100)}%, table updates ${f(rates.azuriteCoreShare.tableUpdate * 100)}%, transactions ${f(rates.azuriteCoreShare.tableBatch * 100)}%, reads ${f(rates.azuriteCoreShare.tableRead * 100)}% (below ~90% the callers on the same two cores held it back).`,
+    `Azurite's share of one core while measured: queue ${f(rates.azuriteCoreShare.queue * 100)}%, table updates ${f(rates.azuriteCoreShare.tableUpdate * 100)}%, transactions ${f(rates.azuriteCoreShare.tableBatch * 100)}%, reads ${f(rates.azuriteCoreShare.tableRead * 100)}% (below ~90% the callers on the same two cores held it back); other processes meanwhile: ${f(rates.otherCores, 2)} cores.`,
   ];
   if (needs) {
     lines.push(

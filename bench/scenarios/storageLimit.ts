@@ -2,8 +2,9 @@ import { TableClient, type TransactionAction } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 
 import { startAzurite } from '../../dev/azurite';
+import { cpuReport } from '../analysis/cpu';
 import { round } from '../analysis/stats';
-import { processCpuMs } from '../infra/cpu';
+import { processCpuMs, sampleCpu } from '../infra/cpu';
 
 export interface StorageRates {
   concurrency: number;
@@ -21,6 +22,8 @@ export interface StorageRates {
    * means the callers (this process, on the same 2 cores) held it back and the ceiling is higher.
    */
   azuriteCoreShare: Record<'queue' | 'tableUpdate' | 'tableBatch' | 'tableRead', number>;
+  /** Cores other processes on the machine kept busy meanwhile (the bench's callers and Azurite excluded). */
+  otherCores?: number;
 }
 
 const CONCURRENCY = 32;
@@ -50,6 +53,8 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
   const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
   try {
     const durationMs = secondsPerMeasure * 1000;
+    // The runner pid does not exist here; only Azurite, this process and everything else count.
+    const before = sampleCpu(-1, azurite.pid);
     const queue = new QueueClient(azurite.connectionString, 'bench-limit');
     await queue.createIfNotExists();
     const table = TableClient.fromConnectionString(azurite.connectionString, 'benchlimit', {
@@ -107,6 +112,7 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
       tableBatchesPerSecond: round(tableBatchesPerSecond),
       tableReadsPerSecond: round(tableReadsPerSecond),
       azuriteCoreShare: share,
+      otherCores: cpuReport(before, sampleCpu(-1, azurite.pid), 1).otherCores,
     };
   } finally {
     await azurite.stop();
