@@ -39,6 +39,8 @@ export interface Sizes {
   tenants: number;
   containersPerAttachment: number;
   deadlineInMs: number;
+  /** Longest wait for a quiet machine before each part. */
+  quietWaitPerPartMs: number;
 }
 
 export function sizesFor(options: BenchOptions): Sizes {
@@ -55,6 +57,7 @@ export function sizesFor(options: BenchOptions): Sizes {
         lookupAttachments: 3,
         sharedNicAttachments: 20,
         deadlineInMs: 60_000,
+        quietWaitPerPartMs: 4_000,
       }
     : {
         ...common,
@@ -67,5 +70,6 @@ export function sizesFor(options: BenchOptions): Sizes {
         lookupAttachments: 10,
         sharedNicAttachments: 50,
         deadlineInMs: 240_000,
+        quietWaitPerPartMs: 20_000,
       };
 }

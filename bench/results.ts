@@ -66,6 +66,8 @@ export interface BenchResults {
   lookup: LookupCost[];
   sharedNic?: SharedNicResult;
   targets: TargetResult[];
+  /** Before each part: how long the bench waited for the machine to be nearly idle, and the cores busy then. */
+  quietWaits: { part: string; waitedMs: number; busyCores?: number }[];
   errors: { part: string; message: string }[];
 }
 

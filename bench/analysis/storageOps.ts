@@ -10,7 +10,7 @@ export interface StorageNeeds {
   tableOpsPerAttachment: number;
   /** Listener polls that found nothing or no queue yet, and setup calls: per attachment, not priced below. */
   backgroundPerAttachment: Record<string, number>;
-  /** Azurite time one attachment's operations take at the measured rates. */
+  /** Azurite time one attachment's operations take at the measured rates (per Azurite core, see StorageRates). */
   storageMsPerAttachment: number;
   /** What the measured storage limit allows: 1 / storage time per attachment. */
   limitAttachmentsPerSecond: number;
@@ -18,7 +18,8 @@ export interface StorageNeeds {
 }
 
 /** Operations priced at the rate of the measured operation they resemble most; anything else is background. */
-function costInMs(kind: string, rates: StorageRates): number | undefined {
+function costInMs(kind: string, measured: StorageRates): number | undefined {
+  const rates = measured.perAzuriteCore;
   if (['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'].includes(kind))
     return 1000 / rates.queueOpsPerSecond;
   if (kind === 'table.batch') return 1000 / rates.tableBatchesPerSecond;

@@ -69,7 +69,7 @@ export async function machineBusyCores(windowMs: number): Promise<number | undef
 export async function waitForQuietMachine(
   maxWaitMs: number,
   idleBelowCores = 0.3,
-  windowMs = 2_000,
+  windowMs = 1_000,
 ): Promise<{ waitedMs: number; busyCores?: number }> {
   const started = Date.now();
   let busy = await machineBusyCores(windowMs);

@@ -13,8 +13,8 @@ function disturbance(results: BenchResults): string[] {
   ].filter((v): v is number => v !== undefined);
   if (others.length === 0) return [];
   const worst = Math.max(...others);
-  const waited = results.meta.quietBeforeStart;
-  const line = `Other processes on this machine used up to ${worst.toFixed(2)} of ${results.meta.cpus} cores during the measured parts (the bench waited ${Math.round(waited.waitedMs / 1000)} s for a quiet machine before starting${waited.busyCores === undefined ? '' : `; ${waited.busyCores} cores busy then`}).`;
+  const waitedMs = results.meta.quietBeforeStart.waitedMs + results.quietWaits.reduce((sum, w) => sum + w.waitedMs, 0);
+  const line = `Other processes on this machine used up to ${worst.toFixed(2)} of ${results.meta.cpus} cores during the measured parts (the bench waited ${Math.round(waitedMs / 1000)} s in all for a quiet machine before starting and between parts; see the CPU table).`;
   return worst > 0.3
     ? [
         `> **Warning: the machine was shared.** ${line} Throughput, latency and the storage limit are lower than on a quiet machine.`,

@@ -24,6 +24,22 @@ export interface StorageRates {
   azuriteCoreShare: Record<'queue' | 'tableUpdate' | 'tableBatch' | 'tableRead', number>;
   /** Cores other processes on the machine kept busy meanwhile (the bench's callers and Azurite excluded). */
   otherCores?: number;
+  /**
+   * The same rates per second of Azurite CPU (rate ÷ Azurite's core share): Azurite's ceiling on a core of its own,
+   * which neither the callers sharing its two cores nor other work on the machine can lower. Equal to the raw rates
+   * when Azurite was saturated. These price the operations an attachment needs.
+   */
+  perAzuriteCore: {
+    queueOpsPerSecond: number;
+    tableUpdatesPerSecond: number;
+    tableBatchesPerSecond: number;
+    tableReadsPerSecond: number;
+  };
+}
+
+/** Rate per second of Azurite CPU; the raw rate where the share is missing or implausible. */
+function perCore(rate: number, share: number): number {
+  return round(Number.isFinite(share) && share >= 0.2 && share <= 1 ? rate / share : rate);
 }
 
 const CONCURRENCY = 32;
@@ -112,6 +128,12 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
       tableBatchesPerSecond: round(tableBatchesPerSecond),
       tableReadsPerSecond: round(tableReadsPerSecond),
       azuriteCoreShare: share,
+      perAzuriteCore: {
+        queueOpsPerSecond: perCore(queueCyclesPerSecond * 3, share.queue),
+        tableUpdatesPerSecond: perCore(tableUpdatesPerSecond, share.tableUpdate),
+        tableBatchesPerSecond: perCore(tableBatchesPerSecond, share.tableBatch),
+        tableReadsPerSecond: perCore(tableReadsPerSecond, share.tableRead),
+      },
       otherCores: cpuReport(before, sampleCpu(-1, azurite.pid), 1).otherCores,
     };
   } finally {

@@ -7,6 +7,7 @@ import { round } from '../analysis/stats';
 import { storageNeeds } from '../analysis/storageOps';
 import { timeline } from '../analysis/timeline';
 import type { Sizes } from '../cli';
+import { waitForQuietMachine } from '../infra/cpu';
 import type { SharedServices } from '../infra/stack';
 import type { AttachRunResult, BenchResults, CriticalPathRun } from '../results';
 import type { StatusDocument } from '../workload/statusDocument';
@@ -15,7 +16,10 @@ import { type Latencies, type RawRun, realisticLatencies, runAttachments, ZERO_L
 import { runSharedNic } from './sharedNic';
 import { measureStorageRates } from './storageLimit';
 
-type Parts = Pick<BenchResults, 'storage' | 'zeroLatency' | 'realistic' | 'lookup' | 'sharedNic' | 'errors'>;
+type Parts = Pick<
+  BenchResults,
+  'storage' | 'zeroLatency' | 'realistic' | 'lookup' | 'sharedNic' | 'errors' | 'quietWaits'
+>;
 
 function progress(text: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -75,8 +79,11 @@ export function criticalPath(latencies: Latencies): Record<string, number> {
 
 /** Runs every part; a part that fails is recorded and the others still run. */
 export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor: number): Promise<Parts> {
-  const parts: Parts = { zeroLatency: [], lookup: [], errors: [] };
+  const parts: Parts = { zeroLatency: [], lookup: [], errors: [], quietWaits: [] };
   const attempt = async (part: string, work: () => Promise<void>): Promise<void> => {
+    // The machine may be shared (another session's tests): let a burst of other work pass before each part.
+    const quiet = await waitForQuietMachine(sizes.quietWaitPerPartMs);
+    parts.quietWaits.push({ part, ...quiet });
     progress(part);
     try {
       await work();
