@@ -20,7 +20,7 @@ export interface NicUpdateResult {
 }
 
 export interface NicUpdateBatcherOptions {
-  /** How long the first addition waits for others on the same NIC before the PUT goes out. */
+  /** How long the first addition to an idle NIC waits for others before its PUT goes out (0: none). */
   windowInMs: number;
   pollIntervalInMs: number;
   stableUuid: (seed: string) => string;
@@ -43,6 +43,8 @@ interface Pending {
  */
 export class NicUpdateBatcher {
   private readonly pending = new Map<string, Pending[]>();
+  /** NICs with a write scheduled or under way. */
+  private readonly busy = new Set<string>();
 
   constructor(
     private readonly client: WriterClient,
@@ -52,18 +54,28 @@ export class NicUpdateBatcher {
   update(nicId: string, addition: NicAddition, options: OperationOptions = {}): Promise<NicUpdateResult> {
     const key = nicId.toLowerCase();
     return new Promise<NicUpdateResult>((resolve, reject) => {
-      const queue = this.pending.get(key);
-      if (queue) {
-        queue.push({ addition, resolve, reject });
-        return;
-      }
-      this.pending.set(key, [{ addition, resolve, reject }]);
-      setTimeout(() => {
-        const batch = this.pending.get(key) ?? [];
-        this.pending.delete(key);
-        void this.write(nicId, batch, options);
-      }, this.options.windowInMs);
+      const queue = this.pending.get(key) ?? [];
+      queue.push({ addition, resolve, reject });
+      this.pending.set(key, queue);
+      this.schedule(key, nicId, options);
     });
+  }
+
+  /**
+   * Group commit: a NIC with no write under way is written after `windowInMs` (0: at once); additions arriving while
+   * a write is under way wait for it and go together in the next one.
+   */
+  private schedule(key: string, nicId: string, options: OperationOptions): void {
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    setTimeout(() => {
+      const batch = this.pending.get(key) ?? [];
+      this.pending.delete(key);
+      void this.write(nicId, batch, options).finally(() => {
+        this.busy.delete(key);
+        if (this.pending.has(key)) this.schedule(key, nicId, options);
+      });
+    }, this.options.windowInMs);
   }
 
   private async write(nicId: string, batch: Pending[], options: OperationOptions): Promise<void> {

@@ -25,11 +25,16 @@ export interface StateStore {
     events: Omit<HistoryEvent, 'time'>[],
   ): Promise<{ created: boolean; record: AttachmentRecord }>;
   getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
-  /** Applies `mutate` to the current record until the guarded write wins; undefined when the record is missing. */
+  /**
+   * Applies `mutate` to the current record until the guarded write wins; undefined when the record is missing.
+   * `basedOn`, a record this caller read or wrote with its etag, saves the first read: if it is stale, the write
+   * fails its etag check and the next round reads.
+   */
   updateAttachment(
     tenantId: string,
     attachmentId: string,
     mutate: (current: AttachmentRecord) => RecordMutation,
+    options?: { basedOn?: AttachmentRecord },
   ): Promise<AttachmentRecord | undefined>;
   listAttachments(tenantId: string, options: ListAttachmentsOptions): Promise<AttachmentPage>;
   listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]>;

@@ -66,9 +66,11 @@ export class TableStateStore implements StateStore {
     tenantId: string,
     attachmentId: string,
     mutate: (current: AttachmentRecord) => RecordMutation,
+    options: { basedOn?: AttachmentRecord } = {},
   ): Promise<AttachmentRecord | undefined> {
     for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
-      const current = await this.getAttachment(tenantId, attachmentId);
+      const known = round === 0 && options.basedOn?.etag ? options.basedOn : undefined;
+      const current = known ?? (await this.getAttachment(tenantId, attachmentId));
       if (!current) return undefined;
       const mutation = mutate(structuredClone(current));
       if (!mutation) return current;

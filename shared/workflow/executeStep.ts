@@ -1,5 +1,5 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
-import type { StateStore } from '../state/StateStore';
+import type { RecordMutation, StateStore } from '../state/StateStore';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
 import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
 import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
@@ -146,6 +146,11 @@ export async function executeStep(
   }
 
   const implementation = deps.steps[step];
+  // The record as this invocation last wrote it: later writes start from it instead of reading it again.
+  let latest: AttachmentRecord = claimed;
+  const write = async (mutate: (record: AttachmentRecord) => RecordMutation) => {
+    latest = (await deps.store.updateAttachment(tenantId, attachmentId, mutate, { basedOn: latest })) ?? latest;
+  };
   const run: StepRunContext<Record<string, unknown>> = {
     tenantId,
     attachmentId,
@@ -153,11 +158,10 @@ export async function executeStep(
     attempt: claimed.steps[step].attempts,
     result: claimed.result,
     checkpoint: claimed.steps[step].checkpoint,
-    saveCheckpoint: async (checkpoint) => {
-      await deps.store.updateAttachment(tenantId, attachmentId, (record) => ({
+    saveCheckpoint: (checkpoint) =>
+      write((record) => ({
         record: { ...record, steps: { ...record.steps, [step]: { ...record.steps[step], checkpoint } } },
-      }));
-    },
+      })),
     inlineWaitInMs: deps.inlineWaitInMs,
     options: {},
     nowInMs: deps.nowInMs,
@@ -169,6 +173,13 @@ export async function executeStep(
   try {
     if (!implementation) throw new TypeError(`No implementation is registered for step ${step}`);
     outcome = await implementation(run);
+    // A remote operation that will be done sooner than this invocation's wait budget is looked at again here:
+    // a delayed message costs a queue round trip and at least a second of visibility delay.
+    while (outcome.kind === 'waiting' && deps.nowInMs() + outcome.checkAfterInMs <= claimedAt + deps.inlineWaitInMs) {
+      await deps.sleep(outcome.checkAfterInMs);
+      run.checkpoint = outcome.checkpoint;
+      outcome = await implementation(run);
+    }
   } catch (caught) {
     const error = withContext(caught, { tenantId, attachmentId, step });
     const info = toErrorInfo(error);
@@ -176,7 +187,7 @@ export async function executeStep(
     const lastDelivery =
       delivery.dequeueCount >= deps.maxDequeueCount || claimed.steps[step].attempts >= deps.maxDequeueCount;
     const retry = isRetryable(error) && !lastDelivery;
-    await recordFailure(deps, message, delivery, info, retry);
+    await recordFailure(deps, message, delivery, info, retry, latest);
     if (retry) {
       log('warn', `failed, will be retried: ${info.code}: ${info.message}`);
       throw error;
@@ -191,13 +202,14 @@ export async function executeStep(
   const doneAt = iso(deps.nowInMs());
   if (outcome.kind === 'waiting') {
     const recheck = (message.recheck ?? 0) + 1;
-    await deps.store.updateAttachment(tenantId, attachmentId, (record) => ({
+    const waiting = outcome;
+    await write((record) => ({
       record: {
         ...record,
         lastUpdatedTime: doneAt,
-        steps: { ...record.steps, [step]: { ...unleased(record.steps[step]), checkpoint: outcome.checkpoint } },
+        steps: { ...record.steps, [step]: { ...unleased(record.steps[step]), checkpoint: waiting.checkpoint } },
       },
-      events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: outcome.message }] : [],
+      events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
     }));
     await deps.sendDelayed(
       stepDefinition(step).queueName,
@@ -209,16 +221,17 @@ export async function executeStep(
   }
 
   const next = nextStep(step);
-  await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
+  const succeeded = outcome;
+  await write((record) => {
     const state: StepState = {
       ...unleased(record.steps[step]),
       status: 'Succeeded',
       endedTime: doneAt,
-      detail: outcome.detail,
+      detail: succeeded.detail,
     };
     delete state.checkpoint;
     delete state.lastError;
-    const result = { ...record.result, ...outcome.result };
+    const result = { ...record.result, ...succeeded.result };
     const events: Omit<HistoryEvent, 'time'>[] = [{ type: 'StepSucceeded', step, attempt: state.attempts }];
     if (!next) {
       events.push({ type: 'Completed' });
@@ -271,10 +284,11 @@ async function recordFailure(
   delivery: Delivery,
   info: ErrorInfo,
   willRetry: boolean,
+  basedOn: AttachmentRecord,
 ): Promise<void> {
   const { tenantId, attachmentId, step } = message;
   const now = iso(deps.nowInMs());
-  await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
+  const mutate = (record: AttachmentRecord): RecordMutation => {
     if (isTerminal(record.runtimeStatus)) return undefined;
     const state = unleased(record.steps[step]);
     if (willRetry) {
@@ -300,7 +314,8 @@ async function recordFailure(
         { type: 'Failed', error: final },
       ],
     };
-  });
+  };
+  await deps.store.updateAttachment(tenantId, attachmentId, mutate, { basedOn });
 }
 
 /**

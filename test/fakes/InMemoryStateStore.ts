@@ -41,10 +41,12 @@ export class InMemoryStateStore implements StateStore {
     tenantId: string,
     attachmentId: string,
     mutate: (current: AttachmentRecord) => RecordMutation,
+    options: { basedOn?: AttachmentRecord } = {},
   ) {
     const key = this.key(tenantId, attachmentId);
     for (let round = 0; round < 10; round++) {
-      const current = await this.getAttachment(tenantId, attachmentId);
+      const known = round === 0 && options.basedOn?.etag ? structuredClone(options.basedOn) : undefined;
+      const current = known ?? (await this.getAttachment(tenantId, attachmentId));
       if (!current) return undefined;
       const mutation = mutate(structuredClone(current));
       if (!mutation) return current;

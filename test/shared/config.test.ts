@@ -50,7 +50,7 @@ describe('loadConfig: defaults', () => {
         pollIntervalInMs: 1_000,
         operationTimeoutInMs: 300_000,
         nicListMaxAgeInMs: 10_000,
-        batchWindowInMs: 100,
+        batchWindowInMs: 0,
       },
       networkControllers: new Map([
         [
