@@ -26,9 +26,11 @@ export interface NicUpdateBatcherOptions {
   stableUuid: (seed: string) => string;
   sleep: (ms: number) => Promise<void>;
   maxMergeRounds?: number;
+  /** Longest hold of the next batch while the previous write's operation runs. Default 60 s. */
+  maxHoldInMs?: number;
 }
 
-type WriterClient = Pick<NetworkControllerClient, 'getNetworkInterface' | 'putNetworkInterface'>;
+type WriterClient = Pick<NetworkControllerClient, 'getNetworkInterface' | 'putNetworkInterface' | 'getOperation'>;
 
 interface Pending {
   addition: NicAddition;
@@ -78,6 +80,17 @@ export class NicUpdateBatcher {
     }, this.options.windowInMs);
   }
 
+  private async settle(operationUrl: string, options: OperationOptions): Promise<void> {
+    const deadline = Date.now() + (this.options.maxHoldInMs ?? 60_000);
+    try {
+      while (Date.now() < deadline && (await this.client.getOperation(operationUrl, options)).status === 'InProgress') {
+        await this.options.sleep(this.options.pollIntervalInMs);
+      }
+    } catch {
+      // Each attachment follows the operation itself; here it only paces the next write.
+    }
+  }
+
   private async write(nicId: string, batch: Pending[], options: OperationOptions): Promise<void> {
     const maxRounds = this.options.maxMergeRounds ?? 6;
     let live = batch;
@@ -114,6 +127,10 @@ export class NicUpdateBatcher {
           });
           for (const entry of live)
             entry.resolve({ nic: put.value, operationUrl: put.operationUrl, batchSize: live.length });
+          live = [];
+          // The controller refuses another write to this NIC (409) until this one's operation ends: hold the next
+          // batch back until then, so it gathers everything that arrives meanwhile into one PUT.
+          if (put.operationUrl) await this.settle(put.operationUrl, options);
           return;
         } catch (error) {
           const raced =

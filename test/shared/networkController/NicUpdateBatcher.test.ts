@@ -53,6 +53,27 @@ describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
     expect(value.properties.ipConfigurations).toHaveLength(51);
   });
 
+  it('group-commits: what arrives while a write runs goes in the next PUT, without PUTs the controller refuses', async () => {
+    await nc.admin('PUT', '/_emulator/settings', { provisioningDelayInMs: 300 });
+    const batcher = new NicUpdateBatcher(client, {
+      windowInMs: 0,
+      pollIntervalInMs: 50,
+      stableUuid,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const first = batcher.update(NIC, { addresses: ['192.168.1.100'], subnetRef: SUBNET });
+    await new Promise((r) => setTimeout(r, 30));
+    const later = Array.from({ length: 10 }, (_, i) =>
+      batcher.update(NIC, { addresses: [`192.168.1.${120 + i}`], subnetRef: SUBNET }),
+    );
+    const results = await Promise.all([first, ...later]);
+    expect(results[0]?.batchSize).toBe(1);
+    expect(results[1]?.batchSize).toBe(10);
+    const log = (await nc.admin('GET', '/_emulator/requests')) as { method: string; status: number }[];
+    expect(log.filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([200, 200]);
+    await nc.admin('PUT', '/_emulator/settings', { provisioningDelayInMs: 100 });
+  });
+
   it('fails only the addition that conflicts, and writes the others', async () => {
     const batcher = new NicUpdateBatcher(client, {
       windowInMs: 50,
