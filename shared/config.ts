@@ -62,7 +62,7 @@ const GlobalSettingsSchema = z.object({
   NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
   NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
   NIC_LIST_MAX_AGE_MS: numberSetting(10_000, 0, 600_000),
-  NIC_BATCH_WINDOW_MS: numberSetting(0, 0, 5_000),
+  NIC_BATCH_WINDOW_MS: numberSetting(100, 0, 5_000),
   MACHINE_TASK_TABLE_NAME: tableName('machinetasks'),
   MACHINE_TASK_REUSE_MS: numberSetting(3_600_000, 0, 30 * 24 * 3_600_000),
   ARM_ENDPOINT: z
@@ -101,7 +101,7 @@ export interface AppConfig {
     operationTimeoutInMs: number;
     /** How long one list of every NIC (and subnet and ACL reads) serves later attachments. */
     nicListMaxAgeInMs: number;
-    /** How long a NIC write waits for other attachments' additions to the same NIC. */
+    /** How long a write to a NIC in a burst of writes waits for more additions (an idle NIC is written at once). */
     batchWindowInMs: number;
   };
   networkControllers: ReadonlyMap<string, NetworkControllerSettings>;

@@ -20,7 +20,7 @@ export interface NicUpdateResult {
 }
 
 export interface NicUpdateBatcherOptions {
-  /** How long the first addition to an idle NIC waits for others before its PUT goes out (0: none). */
+  /** How long a write to a NIC written in the last two seconds waits for more additions; an idle NIC waits none. */
   windowInMs: number;
   pollIntervalInMs: number;
   stableUuid: (seed: string) => string;
@@ -29,6 +29,9 @@ export interface NicUpdateBatcherOptions {
   /** Longest hold of the next batch while the previous write's operation runs. Default 60 s. */
   maxHoldInMs?: number;
 }
+
+/** How long after a write a NIC still counts as busy (in a burst of attachments). */
+const BURST_MEMORY_IN_MS = 2_000;
 
 type WriterClient = Pick<NetworkControllerClient, 'getNetworkInterface' | 'putNetworkInterface' | 'getOperation'>;
 
@@ -47,6 +50,7 @@ export class NicUpdateBatcher {
   private readonly pending = new Map<string, Pending[]>();
   /** NICs with a write scheduled or under way. */
   private readonly busy = new Set<string>();
+  private readonly lastWriteEndedAtInMs = new Map<string, number>();
 
   constructor(
     private readonly client: WriterClient,
@@ -70,14 +74,21 @@ export class NicUpdateBatcher {
   private schedule(key: string, nicId: string, options: OperationOptions): void {
     if (this.busy.has(key)) return;
     this.busy.add(key);
-    setTimeout(() => {
-      const batch = this.pending.get(key) ?? [];
-      this.pending.delete(key);
-      void this.write(nicId, batch, options).finally(() => {
-        this.busy.delete(key);
-        if (this.pending.has(key)) this.schedule(key, nicId, options);
-      });
-    }, this.options.windowInMs);
+    // An idle NIC is written at once; a NIC written a moment ago is in a burst, where waiting a little gathers more.
+    const lastWrite = this.lastWriteEndedAtInMs.get(key);
+    const inBurst = lastWrite !== undefined && Date.now() - lastWrite < BURST_MEMORY_IN_MS;
+    setTimeout(
+      () => {
+        const batch = this.pending.get(key) ?? [];
+        this.pending.delete(key);
+        void this.write(nicId, batch, options).finally(() => {
+          this.busy.delete(key);
+          this.lastWriteEndedAtInMs.set(key, Date.now());
+          if (this.pending.has(key)) this.schedule(key, nicId, options);
+        });
+      },
+      inBurst ? this.options.windowInMs : 0,
+    );
   }
 
   private async settle(operationUrl: string, options: OperationOptions): Promise<void> {

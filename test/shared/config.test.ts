@@ -50,7 +50,7 @@ describe('loadConfig: defaults', () => {
         pollIntervalInMs: 1_000,
         operationTimeoutInMs: 300_000,
         nicListMaxAgeInMs: 10_000,
-        batchWindowInMs: 0,
+        batchWindowInMs: 100,
       },
       networkControllers: new Map([
         [
