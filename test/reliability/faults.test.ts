@@ -1,0 +1,205 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import type { NetworkInterface } from '../../shared/networkController/resources';
+import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
+import { seedRequest } from '../fixtures';
+import { compactHistory, type MachineSnapshot, type StatusDocument } from './support/invariants';
+import { type ReliabilityStack, startReliabilityStack } from './support/reliabilityStack';
+
+interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/**
+ * Single faults, one at a time, each with the outcome it must have: the transient ones end Completed with every
+ * address once and every service restarted once; two of them expose bugs the random scenarios hit.
+ */
+describe('single faults', () => {
+  let stack: ReliabilityStack;
+
+  beforeAll(async () => {
+    stack = await startReliabilityStack({
+      env: {
+        STEP_LEASE_MS: '3000',
+        MACHINE_TASK_REUSE_MS: '0',
+        NETWORK_CONTROLLER_TIMEOUT_MS: '1000',
+        NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: '1000',
+        ARM_TIMEOUT_MS: '1000',
+      },
+    });
+    await stack.startRunner();
+  });
+  afterAll(() => stack.stop());
+  beforeEach(async () => {
+    await stack.ncAdmin('POST', '/_emulator/reset');
+    await stack.armAdmin('POST', '/_emulator/reset');
+  });
+
+  const request = (attachmentId: string, overrides: Partial<AttachRequestInput> = {}): AttachRequestInput => ({
+    ...seedRequest(),
+    attachmentId,
+    ...overrides,
+  });
+  async function submit(tenantId: string, body: AttachRequestInput): Promise<void> {
+    expect((await stack.api('POST', `/tenants/${tenantId}/attachments`, body)).status).toBe(202);
+  }
+  async function waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 30_000): Promise<StatusDocument> {
+    const deadline = Date.now() + timeoutInMs;
+    for (;;) {
+      const answer = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
+      if (answer.status === 200 || Date.now() > deadline) return answer.body as unknown as StatusDocument;
+      await sleep(150);
+    }
+  }
+  const expectCompleted = (doc: StatusDocument) =>
+    expect(doc.runtimeStatus, `${doc.lastError?.code ?? ''} ${compactHistory(doc)}`).toBe('Completed');
+  const ncLog = async () => (await stack.ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[];
+  const nic = async (id: string) =>
+    (await stack.ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface;
+  const machine = async (name: string) =>
+    (await stack.armAdmin('GET', `/_emulator/machines/${name}`)) as MachineSnapshot;
+  function expectNicHoldsOnce(n: NetworkInterface, wanted: string[]): void {
+    const held = n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
+    for (const address of wanted)
+      expect(
+        held.filter((a) => a === address),
+        address,
+      ).toHaveLength(1);
+    expect(new Set(held).size).toBe(held.length);
+  }
+
+  it('a NIC write whose answer is lost to the client timeout still lands once', async () => {
+    // The request waits 1.5 s at the controller, past NETWORK_CONTROLLER_TIMEOUT_MS (1 s), and is then applied.
+    await stack.ncAdmin('POST', '/_emulator/faults', {
+      method: 'PUT',
+      path: '^/networkInterfaces/[^/]+$',
+      times: 1,
+      latencyInMs: 1_500,
+    });
+    await submit(
+      'f',
+      request('f-timeout', { containerIps: { range: { first: '192.168.1.101', last: '192.168.1.102' } } }),
+    );
+    expectCompleted(await waitForEnd('f', 'f-timeout'));
+    const written = await nic('ContainerHostVM1_Net0');
+    expectNicHoldsOnce(written, ['192.168.1.101', '192.168.1.102']);
+    expect(written.properties.provisioningState).toBe('Succeeded');
+  });
+
+  it('a 429 whose Retry-After is longer than the client waits is left to a queue redelivery', async () => {
+    // The NIC read before the write (subnet, ACL and NIC list reads may come from the per-process cache).
+    await stack.ncAdmin('POST', '/_emulator/faults', {
+      method: 'GET',
+      path: '^/networkInterfaces/[^/]+$',
+      times: 1,
+      status: 429,
+      retryAfterInSeconds: 3,
+    });
+    await submit('f', request('f-429', { containerIps: { range: { first: '192.168.1.111', last: '192.168.1.112' } } }));
+    const doc = await waitForEnd('f', 'f-429');
+    expectCompleted(doc);
+    // Not retried inside the invocation (3 s > NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS): the queue brought it back, later
+    // than the controller asked.
+    const history = doc.history ?? [];
+    const retrying = history.find((e) => e.type === 'StepRetrying');
+    expect(retrying?.error?.code).toBe('TooManyRequests');
+    const next = history[history.indexOf(retrying!) + 1] as { time: string } | undefined;
+    const before = retrying as unknown as { time: string };
+    expect(Date.parse(next?.time ?? '') - Date.parse(before.time)).toBeGreaterThanOrEqual(3_000);
+    expectNicHoldsOnce(await nic('ContainerHostVM1_Net0'), ['192.168.1.111', '192.168.1.112']);
+  });
+
+  it('a run command that ends TimedOut is started again; the host agent restarts once', async () => {
+    await stack.armAdmin('PUT', '/_emulator/machines/HV01', { runCommandOutcome: 'TimedOut' });
+    await submit(
+      'f',
+      request('f-timedout', { containerIps: { range: { first: '192.168.1.121', last: '192.168.1.122' } } }),
+    );
+    // Let the first run end TimedOut, then let the machine behave.
+    for (let i = 0; i < 100; i++) {
+      const host = await machine('HV01');
+      if (
+        (host as unknown as { runCommands: { executionState: string }[] }).runCommands.some(
+          (r) => r.executionState === 'TimedOut',
+        )
+      )
+        break;
+      await sleep(100);
+    }
+    await stack.armAdmin('PUT', '/_emulator/machines/HV01', { runCommandOutcome: null });
+    const doc = await waitForEnd('f', 'f-timedout');
+    expectCompleted(doc);
+    expect(compactHistory(doc)).toContain('StepRetrying enableNetworkProxy #1 dq1 RunCommandTimedOut');
+    const host = await machine('HV01');
+    expect(host.scriptRuns.filter((r) => r.script === 'enable-network-proxy')).toHaveLength(1);
+    expect(host.services.nchostagent?.restartCount).toBe(1);
+  });
+
+  // BUG: when the controller's operation for a NIC write ends Failed with the retryable code `RetryableError`, the
+  // step throws a retryable error but keeps `operation` in its checkpoint (shared/workflow/addIpConfigurations.ts:
+  // followOperation throws; the checkpoint saved before following is never cleared). Every redelivery follows the
+  // same, already Failed, operation again (one GET of /operations/{id}, ~10 ms) and never writes again, so one
+  // transient fault fails the attachment after maxDequeueCount deliveries, leaving the NIC provisioningState Failed.
+  // Remove `.fails` once a retryable operation failure clears `operation` and the next attempt writes the NIC again
+  // (note: the re-merge then finds the addresses already present and would not PUT, and finish() does not look at
+  // provisioningState, so a NIC left Failed must be written again rather than reported done).
+  it.fails(
+    'a NIC write whose operation ends Failed with RetryableError once is written again and completes',
+    async () => {
+      await stack.ncAdmin('POST', '/_emulator/faults', {
+        method: 'PUT',
+        path: '^/networkInterfaces/[^/]+$',
+        times: 1,
+        operation: {
+          status: 'Failed',
+          error: { code: 'RetryableError', message: 'Transient host failure (injected).' },
+        },
+      });
+      await submit(
+        'f',
+        request('f-opfail', { containerIps: { range: { first: '192.168.1.141', last: '192.168.1.142' } } }),
+      );
+      const doc = await waitForEnd('f', 'f-opfail', 7_000);
+      const log = await ncLog();
+      console.log(
+        `operation failed once: ${log.filter((r) => r.method === 'PUT').length} NIC PUT(s), ` +
+          `${log.filter((r) => /\/operations\//i.test(r.path)).length} operation GET(s); ${compactHistory(doc)}`,
+      );
+      expectCompleted(doc);
+      expect((await nic('ContainerHostVM1_Net0')).properties.provisioningState).toBe('Succeeded');
+    },
+  );
+
+  // BUG: two attachments choosing free addresses (`count`) at the same moment in one process choose the same ones
+  // from the cached NIC list; on two NICs the controller refuses the second write with PrivateIPAddressInUse. The
+  // step then saves an empty checkpoint `{}` meaning "choose again" (addIpConfigurations.ts, the count/
+  // PrivateIPAddressInUse branch), but the next delivery tests `if (!checkpoint)`, which `{}` passes, skips choosing
+  // and calls the writer with `nicId` undefined: "TypeError: Cannot read properties of undefined (reading
+  // 'toLowerCase')" (NicUpdateBatcher.update), reported as InternalError until the attachment fails. Remove
+  // `.fails` once an empty checkpoint means "choose again" (clear it, or test `checkpoint?.nicId`), and choices are
+  // reserved in the NicDirectory before the write.
+  it.fails(
+    'two count-based attachments on two NICs of one subnet at once both complete, with distinct addresses',
+    async () => {
+      await Promise.all([
+        submit('fa', request('count-a', { containerIps: { count: 2 } })),
+        submit(
+          'fb',
+          request('count-b', {
+            nic: { resourceId: 'ContainerHostVM2_Net0' },
+            containerHost: { machineName: 'ContainerHostVM2' },
+            containerIps: { count: 2 },
+          }),
+        ),
+      ]);
+      const docs = await Promise.all([waitForEnd('fa', 'count-a', 7_000), waitForEnd('fb', 'count-b', 7_000)]);
+      for (const doc of docs) expectCompleted(doc);
+      const taken = docs.flatMap((d) => (d.result.ipConfigurations ?? []).map((c) => c.privateIPAddress));
+      expect(new Set(taken).size).toBe(4);
+    },
+  );
+});

@@ -1,0 +1,316 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import type { NetworkInterface } from '../../shared/networkController/resources';
+import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
+import { seedRequest } from '../fixtures';
+import type { StatusDocument } from './support/invariants';
+import { type ReliabilityStack, type RunnerHandle, startReliabilityStack } from './support/reliabilityStack';
+
+interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+  clientRequestId: string | null;
+  ifMatch: string | null;
+}
+
+/**
+ * Races between attachments, within one host (the NIC write batcher) and between two hosts (two runner processes
+ * on the same storage, as a scaled-out Function App): writes to one NIC must never lose an update, one address must
+ * never go to two attachments, and one attachment submitted twice must run once.
+ */
+describe('races', () => {
+  let stack: ReliabilityStack;
+  let one: RunnerHandle;
+  let two: RunnerHandle;
+  /** NICs whose reads reach the app late (read at once, answered 600 ms later): a stale read when it arrives. */
+  const slowReads = new Set<string>();
+
+  beforeAll(async () => {
+    stack = await startReliabilityStack({
+      env: { STEP_LEASE_MS: '5000' },
+      ncProxy: ({ method, path }) => {
+        const id = /\/networkInterfaces\/([^/]+)$/i.exec(path)?.[1];
+        return method === 'GET' && id && slowReads.has(id.toLowerCase()) ? { answerDelayInMs: 600 } : undefined;
+      },
+    });
+    [one, two] = await Promise.all([stack.startRunner(), stack.startRunner()]);
+  });
+  afterAll(() => stack.stop());
+  beforeEach(async () => {
+    slowReads.clear();
+    await stack.ncAdmin('POST', '/_emulator/reset');
+    await stack.ncAdmin('PUT', '/_emulator/settings', { cancelInProgressOnPut: false });
+    await stack.ncAdmin('POST', '/_emulator/resources', {
+      resources: ['RaceVM1_Net0', 'RaceVM2_Net0', 'RaceVM3_Net0'].map((name, k) => ({
+        resourceRef: `/networkInterfaces/${name}`,
+        body: {
+          resourceId: name,
+          properties: {
+            ipConfigurations: [
+              {
+                resourceId: `${name}_IP0`,
+                properties: {
+                  privateIPAddress: `192.168.1.${240 + k}`,
+                  privateIPAllocationMethod: 'Static',
+                  subnet: { resourceRef: '/virtualNetworks/VNet1/subnets/Subnet1' },
+                },
+              },
+            ],
+            privateMacAddress: `00155D3805${(0x10 + k).toString(16)}`,
+            privateMacAllocationMethod: 'Static',
+            configurationState: { status: 'Success', detailedInfo: [] },
+          },
+        },
+      })),
+    });
+  });
+
+  const request = (attachmentId: string, overrides: Partial<AttachRequestInput>): AttachRequestInput => ({
+    ...seedRequest(),
+    attachmentId,
+    ...overrides,
+  });
+  const submit = (tenantId: string, body: AttachRequestInput, via: RunnerHandle) =>
+    stack.api('POST', `/tenants/${tenantId}/attachments`, body, via);
+
+  async function waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 40_000): Promise<StatusDocument> {
+    const deadline = Date.now() + timeoutInMs;
+    for (;;) {
+      const answer = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
+      if (answer.status === 200 || Date.now() > deadline) return answer.body as unknown as StatusDocument;
+      await sleep(150);
+    }
+  }
+  const nic = async (id: string) =>
+    (await stack.ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface;
+  const addresses = (n: NetworkInterface) => n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
+  const nicWrites = async (id: string) =>
+    ((await stack.ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[]).filter(
+      (r) => r.method === 'PUT' && r.path.toLowerCase() === `/networking/v1/networkinterfaces/${id.toLowerCase()}`,
+    );
+  /** Which runner ran step 1 of an attachment (from the runners' logs). */
+  const stepOneRunner = (attachmentId: string) =>
+    stack.output
+      .filter((l) => l.includes(`/${attachmentId} addIpConfigurations delivery`) && /succeeded/.test(l))
+      .map((l) => /^\[(runner-\d+)\]/.exec(l)?.[1])[0];
+
+  it('two attachments adding different addresses to one NIC at the same moment both succeed (one host)', async () => {
+    const [a, b] = await Promise.all([
+      submit(
+        'race-a',
+        request('same-nic-a', { nic: { resourceId: 'RaceVM1_Net0' }, containerIps: { addresses: ['192.168.1.150'] } }),
+        one,
+      ),
+      submit(
+        'race-b',
+        request('same-nic-b', { nic: { resourceId: 'RaceVM1_Net0' }, containerIps: { addresses: ['192.168.1.151'] } }),
+        one,
+      ),
+    ]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    const docs = [await waitForEnd('race-a', 'same-nic-a'), await waitForEnd('race-b', 'same-nic-b')];
+    expect(docs.map((d) => d.runtimeStatus)).toEqual(['Completed', 'Completed']);
+    expect(addresses(await nic('RaceVM1_Net0')).sort()).toEqual(['192.168.1.150', '192.168.1.151', '192.168.1.240']);
+  });
+
+  it('two hosts adding different addresses to the same NICs at the same moment lose no update', async () => {
+    // NIC reads answered late keep both hosts inside read-merge-write together: the later PUT carries a stale
+    // If-Match and must get 412 (or meet the running operation, 409), read again and merge, never overwrite.
+    const nics = ['RaceVM1_Net0', 'RaceVM2_Net0', 'RaceVM3_Net0'];
+    for (const id of nics) slowReads.add(id.toLowerCase());
+    const pairs = nics.map((id, k) => ({
+      id,
+      a: `hosts-${k}-a`,
+      b: `hosts-${k}-b`,
+      ips: [`192.168.1.${160 + 2 * k}`, `192.168.1.${161 + 2 * k}`],
+    }));
+    await Promise.all(
+      pairs.map(async (p) => {
+        await submit(
+          'race-a',
+          request(p.a, { nic: { resourceId: p.id }, containerIps: { addresses: [p.ips[0]!] } }),
+          one,
+        );
+        await sleep(150);
+        await submit(
+          'race-b',
+          request(p.b, { nic: { resourceId: p.id }, containerIps: { addresses: [p.ips[1]!] } }),
+          two,
+        );
+      }),
+    );
+    let crossHost = 0;
+    let conflicts = 0;
+    for (const p of pairs) {
+      const docs = [await waitForEnd('race-a', p.a), await waitForEnd('race-b', p.b)];
+      expect(docs.map((d) => `${d.id}: ${d.runtimeStatus} ${d.lastError?.code ?? ''}`)).toEqual([
+        `${p.a}: Completed `,
+        `${p.b}: Completed `,
+      ]);
+      const held = addresses(await nic(p.id));
+      expect(held.filter((x) => p.ips.includes(x ?? '')).sort()).toEqual(p.ips);
+      expect(new Set(held).size).toBe(held.length);
+      if (stepOneRunner(p.a) !== stepOneRunner(p.b)) crossHost++;
+      conflicts += (await nicWrites(p.id)).filter((r) => r.status === 412 || r.status === 409).length;
+    }
+    console.log(
+      `two hosts: ${crossHost} of ${pairs.length} pairs ran on different hosts; ${conflicts} PUT(s) answered 412/409`,
+    );
+    expect(crossHost).toBeGreaterThan(0);
+    // The race really happened: some write lost its If-Match and was merged again.
+    expect(conflicts).toBeGreaterThan(0);
+  });
+
+  it('a newer PUT that cancels the running operation makes the earlier writer write again; both succeed', async () => {
+    await stack.ncAdmin('PUT', '/_emulator/settings', { cancelInProgressOnPut: true, provisioningDelayInMs: 400 });
+    try {
+      await Promise.all([
+        submit(
+          'race-a',
+          request('cancel-a', { nic: { resourceId: 'RaceVM2_Net0' }, containerIps: { addresses: ['192.168.1.170'] } }),
+          one,
+        ),
+        (async () => {
+          await sleep(250);
+          await submit(
+            'race-b',
+            request('cancel-b', {
+              nic: { resourceId: 'RaceVM2_Net0' },
+              containerIps: { addresses: ['192.168.1.171'] },
+            }),
+            two,
+          );
+        })(),
+      ]);
+      const docs = [await waitForEnd('race-a', 'cancel-a'), await waitForEnd('race-b', 'cancel-b')];
+      expect(docs.map((d) => d.runtimeStatus)).toEqual(['Completed', 'Completed']);
+      const held = addresses(await nic('RaceVM2_Net0'));
+      expect(held.sort()).toEqual(['192.168.1.170', '192.168.1.171', '192.168.1.241']);
+      expect((await nic('RaceVM2_Net0')).properties.provisioningState).toBe('Succeeded');
+      // The cancellation really happened, and the canceled writer wrote again.
+      expect(
+        stack.output.some((l) => /cancel-a addIpConfigurations .*canceled the write to NIC RaceVM2_Net0/.test(l)),
+      ).toBe(true);
+    } finally {
+      await stack.ncAdmin('PUT', '/_emulator/settings', { cancelInProgressOnPut: false, provisioningDelayInMs: 100 });
+    }
+  });
+
+  it('two tenants asking for the same address on two NICs: one succeeds, the other fails with PrivateIPAddressInUse', async () => {
+    await Promise.all([
+      submit(
+        'tenant-x',
+        request('same-ip-x', { nic: { resourceId: 'RaceVM1_Net0' }, containerIps: { addresses: ['192.168.1.180'] } }),
+        one,
+      ),
+      submit(
+        'tenant-y',
+        request('same-ip-y', { nic: { resourceId: 'RaceVM2_Net0' }, containerIps: { addresses: ['192.168.1.180'] } }),
+        two,
+      ),
+    ]);
+    const docs = [await waitForEnd('tenant-x', 'same-ip-x'), await waitForEnd('tenant-y', 'same-ip-y')];
+    const outcomes = docs.map((d) =>
+      d.runtimeStatus === 'Completed' ? 'Completed' : `${d.runtimeStatus} ${d.currentStep} ${d.lastError?.code}`,
+    );
+    expect(outcomes.sort()).toEqual(['Completed', 'Failed addIpConfigurations PrivateIPAddressInUse']);
+    const holders = [await nic('RaceVM1_Net0'), await nic('RaceVM2_Net0')].filter((n) =>
+      addresses(n).includes('192.168.1.180'),
+    );
+    expect(holders.map((n) => n.resourceId)).toEqual([
+      docs.find((d) => d.runtimeStatus === 'Completed')?.result.networkInterface?.resourceId,
+    ]);
+  });
+
+  // BUG (same NIC): the second request's address is already on the NIC (under IP_192_168_1_185, added for the other
+  // tenant in the same batched PUT), and step 1 treats "already on this NIC" as "a re-run of my own addition"
+  // (shared/workflow/nicMerge.ts skips existing IP_a_b_c_d configurations). Both attachments end Completed and both
+  // report the one configuration as theirs. Remove `.fails` once the product records which attachment owns an
+  // address (e.g. a tag on the ipConfiguration, or the owner in the checkpoint compared on merge).
+  it.fails(
+    'two tenants asking for the same address on the same NIC: one succeeds, the other fails with PrivateIPAddressInUse',
+    async () => {
+      await Promise.all([
+        submit(
+          'tenant-x',
+          request('same-nic-ip-x', {
+            nic: { resourceId: 'RaceVM3_Net0' },
+            containerIps: { addresses: ['192.168.1.185'] },
+          }),
+          one,
+        ),
+        submit(
+          'tenant-y',
+          request('same-nic-ip-y', {
+            nic: { resourceId: 'RaceVM3_Net0' },
+            containerIps: { addresses: ['192.168.1.185'] },
+          }),
+          one,
+        ),
+      ]);
+      const docs = [await waitForEnd('tenant-x', 'same-nic-ip-x'), await waitForEnd('tenant-y', 'same-nic-ip-y')];
+      const outcomes = docs.map((d) =>
+        d.runtimeStatus === 'Completed' ? 'Completed' : `${d.runtimeStatus} ${d.lastError?.code}`,
+      );
+      expect(outcomes.sort()).toEqual(['Completed', 'Failed PrivateIPAddressInUse']);
+    },
+  );
+
+  // BUG (count on one NIC): two attachments asking for `count: 2` on the same NIC at once choose from the same cached
+  // NIC list, pick the same two lowest free addresses, and the batcher merges the second addition as a no-op (the
+  // addresses are already in the body): both Complete and both report the same two configurations. Remove `.fails`
+  // once choices made in one process are reserved before the write (NicDirectory.noteAddresses is only called after
+  // the PUT, shared/workflow/addIpConfigurations.ts) and ownership is checked on merge.
+  it.fails('two attachments asking for free addresses (count) on one NIC at once get distinct addresses', async () => {
+    await Promise.all([
+      submit(
+        'race-a',
+        request('count-same-a', { nic: { resourceId: 'RaceVM1_Net0' }, containerIps: { count: 2 } }),
+        one,
+      ),
+      submit(
+        'race-b',
+        request('count-same-b', { nic: { resourceId: 'RaceVM1_Net0' }, containerIps: { count: 2 } }),
+        one,
+      ),
+    ]);
+    const docs = [await waitForEnd('race-a', 'count-same-a'), await waitForEnd('race-b', 'count-same-b')];
+    expect(docs.map((d) => d.runtimeStatus)).toEqual(['Completed', 'Completed']);
+    const taken = docs.flatMap((d) => (d.result.ipConfigurations ?? []).map((c) => c.privateIPAddress));
+    expect(new Set(taken).size).toBe(4);
+  });
+
+  it('the same attachment submitted concurrently to two hosts and the entry queue runs once', async () => {
+    const body = request('twice-at-once', {
+      nic: { resourceId: 'RaceVM2_Net0' },
+      containerIps: { addresses: ['192.168.1.190', '192.168.1.191'] },
+    });
+    const entry = stack.queues().getQueueClient('attach-requests');
+    await entry.createIfNotExists();
+    const answers = await Promise.all([
+      submit('dup', body, one),
+      submit('dup', body, two),
+      submit('dup', body, one),
+      entry
+        .sendMessage(Buffer.from(JSON.stringify({ tenantId: 'dup', ...body })).toString('base64'))
+        .then(() => undefined),
+    ]);
+    const created = answers.flatMap((a) => (a ? [a.body.created] : []));
+    expect(answers.flatMap((a) => (a ? [a.status] : []))).toEqual([202, 202, 202]);
+    expect(created.filter((c) => c === true).length).toBeLessThanOrEqual(1);
+    const doc = await waitForEnd('dup', 'twice-at-once');
+    expect(doc.runtimeStatus).toBe('Completed');
+    await sleep(1_000);
+    const again = await waitForEnd('dup', 'twice-at-once');
+    const types = (again.history ?? []).map((e) => `${e.type}${e.step ? ` ${e.step}` : ''}`);
+    expect(types.filter((t) => t === 'Submitted')).toHaveLength(1);
+    expect(types.filter((t) => t.startsWith('StepStarted'))).toHaveLength(4);
+    expect(types.filter((t) => t === 'Completed')).toHaveLength(1);
+    expect((await nicWrites('RaceVM2_Net0')).filter((r) => r.status < 300)).toHaveLength(1);
+    const held = addresses(await nic('RaceVM2_Net0'));
+    expect(held.filter((x) => x === '192.168.1.190' || x === '192.168.1.191')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { ArmChaosStats } from './support/chaos';
+import type { ReliabilityStack } from './support/reliabilityStack';
+import { describeResult, runScenario, startChaosStack } from './support/scenario';
+
+/**
+ * The same workload and end-state checks as faultsAndCrashes.test.ts, with Azurite (on disk, on fixed ports so the
+ * runner's connection string stays valid) stopped and started again twice in the middle of the run while the runner
+ * keeps going, under the same random emulator faults. Completions the runner attempted while storage was down
+ * failed; those messages would come back only after the runner's 10-minute lease, which the queue proxy ends early.
+ */
+describe('storage restart: 12 attachments across 4 tenants with Azurite restarted on disk mid-run', () => {
+  let chaos: { stack: ReliabilityStack; armStats: ArmChaosStats; setArmChaos: (on: boolean) => void };
+
+  beforeAll(async () => {
+    chaos = await startChaosStack({ faultProbability: 0.2, timedOutProbability: 0.2, onDiskAzurite: true });
+  });
+  afterAll(() => chaos.stack.stop());
+
+  it('ends every attachment as planned across two storage outages', async () => {
+    const result = await runScenario(chaos, {
+      count: 12,
+      tenants: 4,
+      prefix: 'sr',
+      faultProbability: 0.2,
+      timedOutProbability: 0.2,
+      crash: false,
+      azuriteRestarts: 2,
+      downForInMs: 2_500,
+      endTimeoutInMs: 150_000,
+    });
+    console.log(describeResult(result));
+    if (result.report.problems.length > 0)
+      console.log(
+        result.log
+          .filter((l) => !l.includes('getAttachment'))
+          .slice(-80)
+          .join('\n'),
+      );
+    expect(result.azuriteRestarts).toBe(2);
+    expect(result.report.problems).toEqual([]);
+  }, 200_000);
+});
