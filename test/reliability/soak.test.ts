@@ -12,7 +12,8 @@ import { describeResult, runScenario, startChaosStack } from './support/scenario
  *
  *   npm run build && SOAK=1 npx vitest run test/reliability/soak.test.ts
  *
- * SOAK_COUNT, SOAK_TENANTS, SOAK_KILLS and SOAK_FAULT_PROBABILITY change the size; RELIABILITY_INCLUDE_KNOWN_BUGS=1
+ * SOAK_COUNT, SOAK_TENANTS, SOAK_KILLS, SOAK_WAVE_SIZE (attachments submitted together, every 6 s; 50 = all at once)
+ * and SOAK_FAULT_PROBABILITY change the size; RELIABILITY_INCLUDE_KNOWN_BUGS=1
  * adds the fault kinds that hit known bugs (see support/scenario.ts).
  */
 const SOAK = process.env.SOAK === '1';
@@ -47,6 +48,11 @@ describe.skipIf(!SOAK)('soak: 50 attachments across 10 tenants, faults, crashes 
         extraKills: number('SOAK_KILLS', 8),
         azuriteRestarts: 2,
         downForInMs: 2_500,
+        azuriteRestartIntervalInMs: 20_000,
+        // Waves keep work under way for the whole run, so crashes and outages keep landing mid-step.
+        waveSize: number('SOAK_WAVE_SIZE', 5),
+        waveIntervalInMs: 6_000,
+        pauseBetweenKillsInMs: 3_000,
         endTimeoutInMs: 9 * 60_000,
       });
       console.log(describeResult(result));

@@ -132,6 +132,8 @@ export async function crashDuringSteps(
     /** Longest random wait between the invocation's start and the kill. */
     maxDelayInMs?: number;
     pauseBetweenKillsInMs?: number;
+    /** Checked right before each kill; a kill is skipped (and tried again) while it says no. */
+    mayKill?: () => boolean;
     done: () => boolean;
     timeoutInMs: number;
     onRestart?: (runner: RunnerHandle) => void;
@@ -160,6 +162,10 @@ export async function crashDuringSteps(
     if (!started) continue;
     const delayInMs = Math.floor(Math.random() * (options.maxDelayInMs ?? 150));
     await sleep(delayInMs);
+    if (options.mayKill && !options.mayKill()) {
+      await sleep(100);
+      continue;
+    }
     const midInvocation = runner.inFlight.has(started.id);
     await runner.kill('SIGKILL');
     const leasesExpired = await stack.queueProxy.expire({

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
@@ -10,7 +11,7 @@ import {
 } from './chaos';
 import { checkInvariants, type InvariantReport, type StatusDocument, waitForAllEnded } from './invariants';
 import { type ReliabilityStack, startReliabilityStack } from './reliabilityStack';
-import { DOOMED_NIC, planWorkload, prepareLab, submitAll } from './workload';
+import { DOOMED_NIC, type PlannedAttachment, planWorkload, prepareLab, submitAll } from './workload';
 
 /**
  * Settings that keep a faulty run fast and its invocations well inside the step lease: client timeouts shorter than
@@ -49,9 +50,14 @@ export interface ScenarioOptions {
   crash: boolean;
   extraKills?: number;
   onDiskAzurite?: boolean;
-  /** Restart Azurite (on disk) this many times during the run, `downForInMs` each. */
+  /** Restart Azurite (on disk) this many times during the run, `downForInMs` each, about this far apart. */
   azuriteRestarts?: number;
   downForInMs?: number;
+  azuriteRestartIntervalInMs?: number;
+  /** Submit in waves of this many, this far apart (default: all at once). */
+  waveSize?: number;
+  waveIntervalInMs?: number;
+  pauseBetweenKillsInMs?: number;
   endTimeoutInMs: number;
 }
 
@@ -113,33 +119,50 @@ export async function runScenario(
   if (!stack.liveRunner()) await stack.startRunner();
 
   const plan = planWorkload({ ...options, countBased: INCLUDE_KNOWN_BUGS ? 'every-third' : 'one-per-subnet' });
-  await submitAll(stack, plan);
+  const waveSize = options.waveSize ?? plan.length;
+  const waves: PlannedAttachment[][] = [];
+  for (let i = 0; i < plan.length; i += waveSize) waves.push(plan.slice(i, i + waveSize));
 
   let ended = false;
   const docs = new Map<string, StatusDocument>();
-  // Crashes start once no attachment is Pending: the gap between storing a new attachment and enqueuing its first
-  // step is a known bug with its own test (crashPoints.test.ts), not what this scenario measures.
-  const notPending = async () => {
-    for (let i = 0; i < 200; i++) {
+  // Crashes and storage restarts hold off while a wave is being submitted and until none of it is Pending: the gap
+  // between storing a new attachment and enqueuing its first step is a known bug with its own test
+  // (crashPoints.test.ts), not what this scenario measures.
+  let submitting = false;
+  const calm = () => INCLUDE_KNOWN_BUGS || !submitting;
+  const submitWave = async (wave: readonly PlannedAttachment[]) => {
+    submitting = true;
+    await submitAll(stack, wave);
+    for (let i = 0; i < 300; i++) {
       let pending = 0;
-      for (const item of plan) {
+      for (const item of wave) {
         const answer = await stack.api('GET', `/tenants/${item.tenantId}/attachments/${item.attachmentId}`);
         if (answer.status === 404 || answer.body.runtimeStatus === 'Pending') pending++;
       }
-      if (pending === 0) return;
+      if (pending === 0) break;
       await sleep(100);
     }
+    submitting = false;
   };
-  await notPending();
+  await submitWave(waves[0] ?? []);
 
   const chaosTasks: Promise<unknown>[] = [];
+  chaosTasks.push(
+    (async () => {
+      for (const wave of waves.slice(1)) {
+        await sleep(options.waveIntervalInMs ?? 5_000);
+        await submitWave(wave);
+      }
+    })(),
+  );
   let kills: KillRecord[] = [];
   if (options.crash) {
     chaosTasks.push(
       crashDuringSteps(stack, {
         extraKills: options.extraKills ?? 0,
         leaseSeconds: LEASE_SECONDS,
-        pauseBetweenKillsInMs: 1_500,
+        pauseBetweenKillsInMs: options.pauseBetweenKillsInMs ?? 1_500,
+        mayKill: calm,
         done: () => ended,
         timeoutInMs: options.endTimeoutInMs,
       }).then((k) => (kills = k)),
@@ -152,7 +175,8 @@ export async function runScenario(
       (async () => {
         const expiries: Promise<unknown>[] = [];
         for (let i = 0; i < (options.azuriteRestarts ?? 0) && !ended; i++) {
-          await sleep(2_000 + Math.random() * 2_000);
+          await sleep((options.azuriteRestartIntervalInMs ?? 3_000) * (0.7 + Math.random() * 0.6));
+          while (!calm() && !ended) await sleep(100);
           if (ended) break;
           await stack.restartAzurite(options.downForInMs ?? 1_500);
           restarts++;
@@ -200,6 +224,8 @@ export async function runScenario(
   const longest = Math.max(0, ...Object.values(maxInvocationInMs));
   const warnings =
     longest >= STEP_LEASE_MS ? [`an invocation took ${longest} ms, longer than STEP_LEASE_MS ${STEP_LEASE_MS}`] : [];
+  // RELIABILITY_LOG_FILE=<path> keeps every runner line of the run for reading a failure afterwards.
+  if (process.env.RELIABILITY_LOG_FILE) writeFileSync(process.env.RELIABILITY_LOG_FILE, `${stack.output.join('\n')}\n`);
   return {
     report,
     kills,
@@ -240,7 +266,12 @@ export function describeResult(result: ScenarioResult): string {
       armFaults: { ...result.arm },
       scriptRuns: result.report.summary.scriptRuns,
       restarts: result.report.summary.restarts,
-      stepAttempts: result.report.summary.stepAttempts,
+      stepAttempts: Object.fromEntries(
+        Object.entries(result.report.summary.stepAttempts).map(([step, attempts]) => [
+          step,
+          { max: Math.max(0, ...attempts), total: attempts.reduce((a, b) => a + b, 0) },
+        ]),
+      ),
       poisonMessages: result.report.summary.poisonMessages,
       poisonLogLines: result.report.summary.poisonLogLines.length,
       maxInvocationInMs: result.maxInvocationInMs,
