@@ -7,10 +7,10 @@ import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { stepQueueOutput } from '../shared/hosting/stepFunction';
 import { submitDeps } from '../shared/hosting/submitDeps';
 import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
-import { stepMessage } from '../shared/workflow/messages';
-import { ATTACH_REQUESTS_QUEUE, firstStep, poisonQueueOf } from '../shared/workflow/steps';
+import { ATTACH_REQUESTS_QUEUE, poisonQueueOf, STEPS } from '../shared/workflow/steps';
 
-const firstStepQueue = stepQueueOutput(firstStep().name);
+// A resubmission re-sends whichever step a Pending attachment waits at (after a retry, not always the first).
+const stepQueues = STEPS.map((step) => stepQueueOutput(step.name));
 
 export interface AcceptAttachRequestDeps extends SubmitDeps {
   sendToPoison: (message: unknown) => Promise<void>;
@@ -52,9 +52,11 @@ export function makeAcceptAttachRequestHandler(deps: () => AcceptAttachRequestDe
       await d.sendToPoison(message);
       return;
     }
-    if (outcome.created) {
-      context.extraOutputs.set(firstStepQueue, stepMessage(tenant.data, outcome.record.attachmentId, firstStep().name));
-      context.info(`[${tenant.data}/${outcome.record.attachmentId}] accepted from the queue`);
+    if (outcome.start) {
+      context.extraOutputs.set(stepQueueOutput(outcome.start.step), outcome.start);
+      context.info(
+        `[${tenant.data}/${outcome.record.attachmentId}] ${outcome.created ? 'accepted from the queue' : 'already known and not started yet; sent again'}`,
+      );
     } else {
       context.info(`[${tenant.data}/${outcome.record.attachmentId}] already known; not started again`);
     }
@@ -64,7 +66,7 @@ export function makeAcceptAttachRequestHandler(deps: () => AcceptAttachRequestDe
 registerStorageQueueFunction('acceptAttachRequest', {
   queueName: ATTACH_REQUESTS_QUEUE,
   connection: STORAGE_CONNECTION_SETTING,
-  extraOutputs: [firstStepQueue],
+  extraOutputs: stepQueues,
   handler: makeAcceptAttachRequestHandler(() => {
     const app = getDeps();
     return {

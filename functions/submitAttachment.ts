@@ -9,10 +9,10 @@ import { registerHttpFunction } from '../shared/hosting/functionApp';
 import { stepQueueOutput } from '../shared/hosting/stepFunction';
 import { submitDeps } from '../shared/hosting/submitDeps';
 import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
-import { stepMessage } from '../shared/workflow/messages';
-import { firstStep } from '../shared/workflow/steps';
+import { STEPS } from '../shared/workflow/steps';
 
-const firstStepQueue = stepQueueOutput(firstStep().name);
+// A resubmission re-sends whichever step a Pending attachment waits at (after a retry, not always the first).
+const stepQueues = STEPS.map((step) => stepQueueOutput(step.name));
 
 export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfterInSeconds: number }) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -34,9 +34,9 @@ export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfte
         { Location: location },
       );
     }
-    if (outcome.created) {
-      context.extraOutputs.set(firstStepQueue, stepMessage(tenant.data, outcome.record.attachmentId, firstStep().name));
-      context.info(`[${tenant.data}/${outcome.record.attachmentId}] accepted`);
+    if (outcome.start) {
+      context.extraOutputs.set(stepQueueOutput(outcome.start.step), outcome.start);
+      context.info(`[${tenant.data}/${outcome.record.attachmentId}] ${outcome.created ? 'accepted' : 'sent again'}`);
     }
     return {
       status: 202,
@@ -50,7 +50,7 @@ registerHttpFunction('submitAttachment', {
   methods: ['POST'],
   route: 'tenants/{tenantId}/attachments',
   authLevel: 'function',
-  extraOutputs: [firstStepQueue],
+  extraOutputs: stepQueues,
   handler: makeSubmitAttachmentHandler(() => {
     const app = getDeps();
     return {

@@ -3,12 +3,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FieldIssue } from '../errors';
 import type { StateStore } from '../state/StateStore';
 import { type AcceptedAttachRequest, AttachRequestSchema, toFieldIssues } from '../workflow/attachRequest';
+import { type StepMessage, stepMessage } from '../workflow/messages';
 import { type AttachmentRecord, newAttachmentRecord } from '../workflow/records';
 
 export type SubmitOutcome =
   | { kind: 'invalid'; issues: FieldIssue[] }
   | { kind: 'conflict'; record: AttachmentRecord }
-  | { kind: 'accepted'; created: boolean; record: AttachmentRecord };
+  | { kind: 'accepted'; created: boolean; record: AttachmentRecord; start?: StepMessage };
 
 export interface SubmitDeps {
   store: StateStore;
@@ -21,8 +22,9 @@ export interface SubmitDeps {
 
 /**
  * Validates and stores a new attach request. Nothing is stored when anything is invalid; a request repeated with
- * the same attachmentId returns the stored attachment instead of starting a second run. The caller enqueues the
- * first step only when `created` is true.
+ * the same attachmentId returns the stored attachment instead of starting a second run. The caller enqueues
+ * `start` when there is one: for a new attachment, and again for one still Pending whose step has not started,
+ * because the first message may have been lost with the host that stored the row (the step drops duplicates).
  */
 export async function submitAttachment(deps: SubmitDeps, tenantId: string, body: unknown): Promise<SubmitOutcome> {
   const parsed = AttachRequestSchema.safeParse(body, { reportInput: true });
@@ -62,7 +64,13 @@ export async function submitAttachment(deps: SubmitDeps, tenantId: string, body:
   ]);
   if (!created && !isDeepStrictEqual(normalize(record.request), normalize(request)))
     return { kind: 'conflict', record };
-  return { kind: 'accepted', created, record };
+  return { kind: 'accepted', created, record, ...startOf(record) };
+}
+
+function startOf(record: AttachmentRecord): { start?: StepMessage } {
+  const step = record.currentStep;
+  if (record.runtimeStatus !== 'Pending' || !step || record.steps[step].attempts > 0) return {};
+  return { start: stepMessage(record.tenantId, record.attachmentId, step) };
 }
 
 function normalize(request: AcceptedAttachRequest): unknown {

@@ -2,6 +2,8 @@ import type { AppDeps } from '../deps';
 import type { StepExecutorDeps, StepImplementation } from '../workflow/executeStep';
 import type { StepName } from '../workflow/steps';
 
+const BUSY_RECHECK_SLACK_IN_MS = 10_000;
+
 /** Builds the step executor's deps from the app's, with the step implementations the caller supplies. */
 export function executorDeps(app: AppDeps, steps: Partial<Record<StepName, StepImplementation>>): StepExecutorDeps {
   return {
@@ -12,6 +14,8 @@ export function executorDeps(app: AppDeps, steps: Partial<Record<StepName, StepI
     maxDequeueCount: app.config.maxDequeueCount,
     inlineWaitInMs: app.config.step.inlineWaitInMs,
     leaseInMs: app.config.step.leaseInMs,
+    // A live holder lets go within its inline wait plus a remote call or two.
+    busyRecheckInMs: app.config.step.inlineWaitInMs + BUSY_RECHECK_SLACK_IN_MS,
     nowInMs: app.nowInMs,
     sleep: app.sleep,
   };

@@ -1,5 +1,5 @@
-import { isRemoteServiceError } from '../errors';
-import { mergeIpConfigurations } from '../workflow/nicMerge';
+import { isRemoteServiceError, RemoteServiceError } from '../errors';
+import { mergeIpConfigurations, writableNic } from '../workflow/nicMerge';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
 import type { NetworkInterface } from './resources';
 
@@ -104,9 +104,12 @@ export class NicUpdateBatcher {
 
   private async write(nicId: string, batch: Pending[], options: OperationOptions): Promise<void> {
     const maxRounds = this.options.maxMergeRounds ?? 6;
+    // Another writer's operation (another host, or one of ours that died) may run for minutes; waiting for it is
+    // bounded by time, not by rounds, and running out of time is worth a later retry, not a failed attachment.
+    const busyDeadline = Date.now() + (this.options.maxHoldInMs ?? 60_000);
     let live = batch;
     try {
-      for (let round = 0; ; round++) {
+      for (let round = 0; ;) {
         const { value: nic, etag } = await this.client.getNetworkInterface(nicId, options);
         let body: NetworkInterface | undefined;
         const accepted: Pending[] = [];
@@ -121,6 +124,9 @@ export class NicUpdateBatcher {
         }
         live = accepted;
         if (live.length === 0) return;
+        // A NIC whose last provisioning failed holds its configurations without them being in effect; writing it
+        // again is how the controller retries.
+        if (!body && nic.properties.provisioningState === 'Failed') body = writableNic(nic);
         if (!body) {
           for (const entry of live) entry.resolve({ nic, batchSize: live.length });
           return;
@@ -144,15 +150,27 @@ export class NicUpdateBatcher {
           if (put.operationUrl) await this.settle(put.operationUrl, options);
           return;
         } catch (error) {
-          const raced =
-            isRemoteServiceError(error) &&
-            (error.statusCode === 412 ||
-              error.code === 'AnotherOperationInProgress' ||
-              error.code === 'PreconditionFailed');
-          if (!raced || round + 1 >= maxRounds) throw error;
-          if (isRemoteServiceError(error) && error.code === 'AnotherOperationInProgress') {
+          if (!isRemoteServiceError(error)) throw error;
+          if (error.code === 'AnotherOperationInProgress') {
+            if (Date.now() + this.options.pollIntervalInMs > busyDeadline) {
+              throw new RemoteServiceError(
+                `${error.message} NIC ${nicId} stayed busy with another operation; the write will be tried again.`,
+                {
+                  source: error.source,
+                  code: error.code,
+                  statusCode: error.statusCode,
+                  requestId: error.requestId,
+                  target: error.target ?? nicId,
+                  retryable: true,
+                  cause: error,
+                },
+              );
+            }
             await this.options.sleep(this.options.pollIntervalInMs);
+            continue;
           }
+          const raced = error.statusCode === 412 || error.code === 'PreconditionFailed';
+          if (!raced || ++round >= maxRounds) throw error;
         }
       }
     } catch (error) {

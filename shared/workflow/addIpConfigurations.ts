@@ -63,9 +63,10 @@ export async function addIpConfigurations(
   if (checkpoint?.operation) {
     const followed = await followOperation(deps, run, checkpoint, checkpoint.operation);
     if (followed !== 'canceled') return followed;
-    checkpoint = { ...checkpoint, operation: undefined };
+    checkpoint = withoutOperation(checkpoint);
   }
-  if (!checkpoint) {
+  // An empty checkpoint is one a step cleared on purpose, to choose again.
+  if (!checkpoint?.nicId) {
     checkpoint = await chooseAddresses(deps, run);
     // Saved before any write: a redelivery must reuse these addresses, not pick the next free ones.
     await run.saveCheckpoint(checkpoint);
@@ -112,7 +113,7 @@ export async function addIpConfigurations(
     const followed = await followOperation(deps, run, checkpoint, operation);
     if (followed !== 'canceled') return followed;
     run.log(`the controller canceled the write to NIC ${checkpoint.nicId} for a newer one; writing again`);
-    checkpoint = { ...checkpoint, operation: undefined };
+    checkpoint = withoutOperation(checkpoint);
   }
   throw new StepError(`Writes to NIC ${checkpoint.nicId} kept being canceled by other writers.`, {
     code: 'Canceled',
@@ -224,6 +225,9 @@ async function followOperation(
     if (state === 'Canceled') return 'canceled';
     if (state === 'Failed') {
       const code = failure?.code ?? 'ProvisioningFailed';
+      // The controller's way to retry a failed provisioning is to write the resource again: forget the spent
+      // operation so the next attempt writes instead of reading the same failure back.
+      await run.saveCheckpoint(withoutOperation(checkpoint));
       throw new RemoteServiceError(
         failure?.message ?? `Network Controller could not provision NIC ${checkpoint.nicId}.`,
         { source: 'NetworkController', code, retryable: code === 'RetryableError', target: checkpoint.nicId },
@@ -248,12 +252,28 @@ async function followOperation(
   }
 }
 
+function withoutOperation(checkpoint: AddIpConfigurationsCheckpoint): AddIpConfigurationsCheckpoint {
+  const copy = { ...checkpoint };
+  delete copy.operation;
+  return copy;
+}
+
 /** Confirms the addresses are on the NIC, reads the host-side state, and builds the step's result. */
 function finish(
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   checkpoint: AddIpConfigurationsCheckpoint,
   nic: NetworkInterface,
 ): StepOutcome<AddIpConfigurationsCheckpoint> {
+  if (nic.properties.provisioningState === 'Failed') {
+    // Addresses in a NIC whose provisioning failed are not in effect on the host. The writer writes a Failed NIC
+    // again, so reaching this means the controller failed it without saying the failure may pass.
+    throw new RemoteServiceError(`Network Controller could not provision NIC ${nic.resourceId}.`, {
+      source: 'NetworkController',
+      code: 'ProvisioningFailed',
+      retryable: false,
+      target: nic.resourceId,
+    });
+  }
   const missing = missingAddresses(nic, checkpoint.addresses, checkpoint.subnetRef);
   if (missing.length > 0) {
     throw new StepError(`NIC ${nic.resourceId} does not hold ${missing.join(', ')} after the update.`, {

@@ -19,6 +19,8 @@ export interface StepExecutorDeps {
   inlineWaitInMs: number;
   /** How long one delivery owns a step; longer than the function timeout so a live invocation is never doubled. */
   leaseInMs: number;
+  /** How soon a delivery that found the step held by a live invocation looks again (capped by the lease). */
+  busyRecheckInMs: number;
   nowInMs: () => number;
   sleep: (ms: number) => Promise<void>;
 }
@@ -37,6 +39,9 @@ export interface StepDeliveryResult {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Past a lease's end, so the look that takes over does not arrive a moment too early. */
+const BUSY_MARGIN_IN_MS = 500;
 
 /**
  * Runs one delivery of a step message: checks the attachment is at this step, owns it with a lease, runs the
@@ -76,14 +81,21 @@ export async function executeStep(
 
   const claimedAt = deps.nowInMs();
   // Set inside the guarded update, which may run more than once; the last run's decision is the one written.
-  const decision: { verdict: 'run' | 'duplicate' | 'stale' | 'busy' | 'canceled' | 'missing'; reEmit?: StepMessage } = {
-    verdict: 'missing',
-  };
+  const decision: {
+    verdict: 'run' | 'duplicate' | 'stale' | 'superseded' | 'busy' | 'canceled' | 'missing';
+    reEmit?: StepMessage;
+    holder?: { owner: string; expiresAtInMs: number };
+  } = { verdict: 'missing' };
   const claimed = await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
     const state = record.steps[step];
     decision.verdict = 'run';
     decision.reEmit = undefined;
+    decision.holder = undefined;
     if (isTerminal(record.runtimeStatus)) return void (decision.verdict = 'stale');
+    // A holder that let go wrote its outcome, and its own message (the next step's, a re-check, or the queue's
+    // redelivery after a retryable failure) carries the attachment on.
+    if (message.afterLeaseOf !== undefined && state.leaseOwner !== message.afterLeaseOf)
+      return void (decision.verdict = 'superseded');
     if (state.status === 'Succeeded') {
       decision.verdict = 'duplicate';
       // The output of the delivery that finished this step may have been lost with its host: send it again
@@ -96,11 +108,24 @@ export async function executeStep(
     }
     if (record.currentStep !== step) return void (decision.verdict = 'stale');
     if (
+      state.leaseOwner !== undefined &&
       state.leaseExpiresAtInMs !== undefined &&
       state.leaseExpiresAtInMs > claimedAt &&
       state.leaseOwner !== delivery.invocationId
     ) {
+      decision.holder = { owner: state.leaseOwner, expiresAtInMs: state.leaseExpiresAtInMs };
       return void (decision.verdict = 'busy');
+    }
+    // While a step waits, its re-check is the one message meant to continue it; another first delivery is a
+    // duplicate (a resubmission, a re-sent output). A redelivery is not: its first delivery may have died before
+    // the re-check was sent.
+    if (
+      state.awaitingRecheck !== undefined &&
+      delivery.dequeueCount === 1 &&
+      message.afterLeaseOf === undefined &&
+      message.recheck !== state.awaitingRecheck
+    ) {
+      return void (decision.verdict = 'superseded');
     }
     const now = iso(claimedAt);
     // Cancellation takes effect between steps: a step already under way (an operation being followed, a script
@@ -112,8 +137,9 @@ export async function executeStep(
         events: [{ type: 'Canceled', step, message: 'Canceled at the step boundary' }],
       };
     }
-    // A redelivered re-check means the last check failed: that is a new attempt too, so retries stay bounded.
-    const fresh = message.recheck === undefined || delivery.dequeueCount > 1;
+    // A redelivered re-check means the last check failed, and a take-over means the holder died: both are new
+    // attempts, so retries stay bounded.
+    const fresh = message.recheck === undefined || delivery.dequeueCount > 1 || message.afterLeaseOf !== undefined;
     const nextState: StepState = {
       ...state,
       status: 'Running',
@@ -122,6 +148,7 @@ export async function executeStep(
       leaseOwner: delivery.invocationId,
       leaseExpiresAtInMs: claimedAt + deps.leaseInMs,
     };
+    delete nextState.awaitingRecheck;
     const events: Omit<HistoryEvent, 'time'>[] = fresh
       ? [{ type: 'StepStarted', step, attempt: nextState.attempts, dequeueCount: delivery.dequeueCount }]
       : [];
@@ -135,9 +162,21 @@ export async function executeStep(
       events,
     };
   });
-  const { verdict, reEmit } = decision;
+  const { verdict, reEmit, holder } = decision;
   if (!claimed || verdict === 'missing') {
     log('warn', 'no such attachment; message dropped');
+    return {};
+  }
+  if (verdict === 'busy' && holder) {
+    // The holder may be dead with this its only message (a host abandons a timed-out invocation's message long
+    // before the lease ends): look again when the holder should be done, and take over once the lease runs out.
+    const delayInMs = Math.min(holder.expiresAtInMs - claimedAt, deps.busyRecheckInMs) + BUSY_MARGIN_IN_MS;
+    await deps.sendDelayed(
+      stepDefinition(step).queueName,
+      { ...message, afterLeaseOf: holder.owner },
+      Math.max(delayInMs, BUSY_MARGIN_IN_MS),
+    );
+    log('info', `busy (held by ${holder.owner}); looking again in ${delayInMs} ms`);
     return {};
   }
   if (verdict !== 'run') {
@@ -207,7 +246,10 @@ export async function executeStep(
       record: {
         ...record,
         lastUpdatedTime: doneAt,
-        steps: { ...record.steps, [step]: { ...unleased(record.steps[step]), checkpoint: waiting.checkpoint } },
+        steps: {
+          ...record.steps,
+          [step]: { ...unleased(record.steps[step]), checkpoint: waiting.checkpoint, awaitingRecheck: recheck },
+        },
       },
       events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
     }));

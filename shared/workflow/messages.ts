@@ -14,6 +14,14 @@ export const StepMessageSchema = z.strictObject({
   step: z.enum(STEP_NAMES as [StepName, ...StepName[]], { error: 'must be a known step name' }),
   /** Set on the delayed message a step sends itself to look at a running operation again. */
   recheck: z.number().int().min(1).optional(),
+  /**
+   * Set on a message re-sent because another invocation held the step: it takes the step over only if that
+   * invocation still holds it when the lease has run out (it died), and is dropped if the holder let go.
+   */
+  afterLeaseOf: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be an invocation id' })
+    .optional(),
 });
 export type StepMessage = z.infer<typeof StepMessageSchema>;
 

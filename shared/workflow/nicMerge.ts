@@ -204,7 +204,10 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
 }
 
 /** A NIC as a PUT body: read-only envelope and state fields removed, everything else kept. */
-function writableNic(nic: NetworkInterface, ipConfigurations: IpConfiguration[]): NetworkInterface {
+export function writableNic(
+  nic: NetworkInterface,
+  ipConfigurations: IpConfiguration[] = nic.properties.ipConfigurations.map(writableIpConfiguration),
+): NetworkInterface {
   const { resourceRef: _ref, etag: _etag, instanceId: _instance, properties, ...rest } = nic;
   const { provisioningState: _p, configurationState: _c, ...writable } = properties;
   return { ...rest, properties: { ...stripReadOnly(writable), ipConfigurations } };

@@ -24,6 +24,8 @@ export interface StepState {
   /** The invocation working on the step and until when; a duplicate delivery leaves a live lease alone. */
   leaseOwner?: string;
   leaseExpiresAtInMs?: number;
+  /** The re-check message a waiting step sent itself; other first deliveries for the step are duplicates. */
+  awaitingRecheck?: number;
 }
 
 export interface AttachmentResult {

@@ -5,6 +5,7 @@ import { makeGetAttachmentHandler } from '../../functions/getAttachment';
 import { makeListAttachmentsHandler } from '../../functions/listAttachments';
 import { makeSubmitAttachmentHandler } from '../../functions/submitAttachment';
 import { stepQueueOutput } from '../../shared/hosting/stepFunction';
+import { stepMessage } from '../../shared/workflow/messages';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
 import { seedRequest } from '../fixtures';
 
@@ -89,13 +90,30 @@ describe('HTTP API handlers', () => {
     expect(response.jsonBody).toMatchObject({ id: 'generated-1' });
   });
 
-  it('returns the same attachment for the same request again, without a second run', async () => {
+  it('returns the same attachment for the same request again, without a second run once it started', async () => {
     await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    await store.updateAttachment('contoso', 'seed-1', (r) => ({
+      record: {
+        ...r,
+        runtimeStatus: 'Running',
+        steps: { ...r.steps, addIpConfigurations: { status: 'Running', attempts: 1 } },
+      },
+    }));
     const ctx = context('submitAttachment');
     const again = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
     expect(again.status).toBe(202);
     expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false });
     expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
+  });
+
+  it('sends the first step again for a repeated request whose attachment has not started', async () => {
+    // The host that stored the row may have died before its output binding wrote the first message.
+    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    const ctx = context('submitAttachment');
+    const again = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false, runtimeStatus: 'Pending' });
+    expect(ctx.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
+    expect(await store.listHistory('contoso', 'seed-1')).toHaveLength(1);
   });
 
   it('refuses a different request under an attachmentId already used', async () => {

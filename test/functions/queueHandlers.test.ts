@@ -52,12 +52,28 @@ describe('acceptAttachRequest handler', () => {
     expect(t.poisoned).toEqual([]);
   });
 
-  it('does not start a known attachment again', async () => {
+  it('does not start a known attachment again once it started', async () => {
     const t = setup();
     await t.handler({ tenantId: 'contoso', ...seedRequest() }, queueContext('acceptAttachRequest').context);
+    await t.store.updateAttachment('contoso', 'seed-1', (r) => ({
+      record: {
+        ...r,
+        runtimeStatus: 'Running',
+        steps: { ...r.steps, addIpConfigurations: { status: 'Running', attempts: 1 } },
+      },
+    }));
     const { context } = queueContext('acceptAttachRequest', 2);
     await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
     expect(context.extraOutputs.get(firstQueue)).toBeUndefined();
+  });
+
+  it('sends the first step again when a redelivered request finds its attachment not started', async () => {
+    const t = setup();
+    // The first delivery stored the row and died before its output binding wrote step 1.
+    await t.handler({ tenantId: 'contoso', ...seedRequest() }, queueContext('acceptAttachRequest').context);
+    const { context } = queueContext('acceptAttachRequest', 2);
+    await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
+    expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
   });
 
   it.each([
@@ -95,6 +111,7 @@ describe('step handler', () => {
       maxDequeueCount: 5,
       inlineWaitInMs: 0,
       leaseInMs: 60_000,
+      busyRecheckInMs: 15_000,
       nowInMs: () => Date.now(),
       sleep: () => Promise.resolve(),
     };

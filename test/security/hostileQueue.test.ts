@@ -152,6 +152,7 @@ describe('step queue: broken messages', () => {
       maxDequeueCount: 5,
       inlineWaitInMs: 0,
       leaseInMs: 60_000,
+      busyRecheckInMs: 15_000,
       nowInMs: () => Date.now(),
       sleep: () => Promise.resolve(),
     };

@@ -5,6 +5,7 @@ import { stableUuid } from '../../../shared/ids';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
 import { NicUpdateBatcher } from '../../../shared/networkController/NicUpdateBatcher';
+import { mergeIpConfigurations } from '../../../shared/workflow/nicMerge';
 import { startTestNetworkController } from '../../support/ncEmulator';
 
 const NIC = 'ContainerHostVM1_Net0';
@@ -72,6 +73,39 @@ describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
     const log = (await nc.admin('GET', '/_emulator/requests')) as { method: string; status: number }[];
     expect(log.filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([200, 200]);
     await nc.admin('PUT', '/_emulator/settings', { provisioningDelayInMs: 100 });
+  });
+
+  it.each([
+    ['waits out another writer’s operation that outlasts six polls', 2_000, 'written'],
+    ['gives up after its hold time with a retryable error that keeps the controller’s code', 200, 'retryable'],
+  ] as const)('a NIC busy with another host’s operation: %s', async (_, maxHoldInMs, expected) => {
+    await nc.admin('PUT', '/_emulator/settings', { provisioningDelayInMs: 700 });
+    try {
+      // Another host's write starts the operation this process knows nothing about.
+      const other = new NetworkControllerClient(nc.baseUrl, { tls: { caCertPem: nc.ca.caCertPem } });
+      const { value, etag } = await other.getNetworkInterface(NIC);
+      const { body } = mergeIpConfigurations({ nic: value, addresses: ['192.168.1.199'], subnetRef: SUBNET });
+      if (!body) throw new Error('nothing to write');
+      await other.putNetworkInterface(NIC, body, { ifMatch: etag });
+      const batcher = new NicUpdateBatcher(client, {
+        windowInMs: 0,
+        pollIntervalInMs: 50,
+        maxHoldInMs,
+        stableUuid,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      });
+      const outcome = await batcher.update(NIC, { addresses: ['192.168.1.150'], subnetRef: SUBNET }).then(
+        () => 'written',
+        (error: unknown) => (isKnownError(error) && error.retryable ? `retryable ${error.code}` : String(error)),
+      );
+      expect(outcome).toBe(expected === 'written' ? 'written' : 'retryable AnotherOperationInProgress');
+      const refused = ((await nc.admin('GET', '/_emulator/requests')) as { method: string; status: number }[]).filter(
+        (r) => r.method === 'PUT' && r.status === 409,
+      );
+      expect(refused.length).toBeGreaterThan(expected === 'written' ? 6 : 0);
+    } finally {
+      await nc.admin('PUT', '/_emulator/settings', { provisioningDelayInMs: 100 });
+    }
   });
 
   it('fails only the addition that conflicts, and writes the others', async () => {

@@ -30,6 +30,7 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
     maxDequeueCount: 3,
     inlineWaitInMs: 0,
     leaseInMs: 60_000,
+    busyRecheckInMs: 15_000,
     nowInMs: () => (now += 10),
     sleep: () => Promise.resolve(),
     ...overrides,
@@ -40,7 +41,8 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
     invocationId,
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
-  return { store, deps, delayed, logs, delivery };
+  const advance = (ms: number) => void (now += ms);
+  return { store, deps, delayed, logs, delivery, advance };
 }
 
 async function seed(store: InMemoryStateStore) {
@@ -193,7 +195,7 @@ describe('executeStep', () => {
     expect(record?.steps[STEP].checkpoint).toBeUndefined();
   });
 
-  it('leaves a step alone while another live invocation holds its lease', async () => {
+  it('leaves a step alone while another live invocation holds it, and looks again after the holder is done', async () => {
     let runs = 0;
     const t = setup(async (run) => {
       runs++;
@@ -204,7 +206,74 @@ describe('executeStep', () => {
     await seed(t.store);
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'first'));
     expect(runs).toBe(1);
-    expect(t.logs.some((l) => l.includes('nothing to do (busy)'))).toBe(true);
+    expect(t.logs.some((l) => l.includes('busy (held by first)'))).toBe(true);
+    // Looked at again after the busy re-check interval (the lease is longer), marked with the holder it waits for.
+    expect(t.delayed).toEqual([
+      {
+        queueName: 'step-add-ip-configurations',
+        message: { ...stepMessage(TENANT, ID, STEP), afterLeaseOf: 'first' },
+        delayInMs: 15_500,
+      },
+    ]);
+    // The holder finished in the meantime: the look-again is dropped.
+    const again = t.delayed[0]?.message;
+    await expect(executeStep(t.deps, again, t.delivery(1, 'third'))).resolves.toEqual({});
+    expect(runs).toBe(1);
+    expect(t.logs.some((l) => l.includes('nothing to do (superseded)'))).toBe(true);
+  });
+
+  it.each([
+    ['the holder let go and waits for its re-check', 'waiting', 'superseded', 1],
+    ['the holder died holding the step, and its lease ran out', 'dead', 'run', 2],
+  ] as const)('a look-again after a busy delivery: %s', async (_, holderFate, verdict, expectedRuns) => {
+    let runs = 0;
+    const t = setup((run) => {
+      runs++;
+      if (holderFate === 'dead' && runs === 1) return new Promise(() => undefined);
+      if (runs === 1)
+        return Promise.resolve({ kind: 'waiting', checkpoint: { op: 1 }, checkAfterInMs: 60_000, message: 'op' });
+      return succeed(run);
+    });
+    await seed(t.store);
+    void executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'holder'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const lookAgain = { ...stepMessage(TENANT, ID, STEP), afterLeaseOf: 'holder' };
+    if (holderFate === 'dead') {
+      // Still inside the lease: busy again.
+      await executeStep(t.deps, lookAgain, t.delivery(1, 'early'));
+      expect(t.delayed.at(-1)?.message).toEqual(lookAgain);
+      t.advance(120_000);
+    }
+    await executeStep(t.deps, lookAgain, t.delivery(1, 'late'));
+    expect(runs).toBe(expectedRuns);
+    const record = await t.store.getAttachment(TENANT, ID);
+    if (verdict === 'run') {
+      expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded', attempts: 2 });
+    } else {
+      expect(t.logs.some((l) => l.includes('nothing to do (superseded)'))).toBe(true);
+      expect(record?.steps[STEP]).toMatchObject({ status: 'Running', attempts: 1, awaitingRecheck: 1 });
+    }
+  });
+
+  it('drops a second first delivery while the step waits for its re-check, but not a redelivery', async () => {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return Promise.resolve({ kind: 'waiting', checkpoint: { op: 1 }, checkAfterInMs: 60_000, message: 'op' });
+    });
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'a'));
+    // A resubmission sent step 1 again: the step is under way, so it is a duplicate.
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(1, 'b'));
+    // A stale re-check from an earlier round is a duplicate too.
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 7), t.delivery(1, 'c'));
+    expect(runs).toBe(1);
+    // The first delivery's own redelivery may mean its re-check was never sent: it runs.
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(2, 'd'));
+    expect(runs).toBe(2);
+    // And the re-check it sent is the one that continues the step.
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'e'));
+    expect(runs).toBe(3);
   });
 
   it('stops at the step boundary when cancellation was asked for', async () => {
