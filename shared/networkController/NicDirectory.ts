@@ -27,8 +27,15 @@ type DirectoryClient = Pick<
  * treat it as a hint and confirm with a read of the one NIC they write, and refresh it before reporting that
  * something is missing or taken.
  */
+/**
+ * How long an address chosen in this process stays reserved for its attachment: past the write (which may wait
+ * for a busy NIC) and the list read after it, which then shows the address on its NIC.
+ */
+const RESERVATION_LIFETIME_IN_MS = 180_000;
+
 export class NicDirectory {
   private snapshotPromise?: Promise<NicSnapshot>;
+  private readonly reservations = new Map<string, { owner: string; untilInMs: number }>();
   private readonly reads = new Map<string, { atInMs: number; value: Promise<unknown> }>();
   private readonly now: () => number;
 
@@ -67,6 +74,31 @@ export class NicDirectory {
       }
       return { ...snapshot, holdersByAddress: holders };
     });
+  }
+
+  /**
+   * Reserves addresses an attachment chose, before its write: attachments choosing free addresses at the same
+   * moment in this process read the same list, and would otherwise choose the same ones.
+   */
+  reserveAddresses(addresses: readonly string[], owner: string): void {
+    const untilInMs = this.now() + RESERVATION_LIFETIME_IN_MS;
+    for (const address of addresses) this.reservations.set(address, { owner, untilInMs });
+  }
+
+  releaseAddresses(owner: string): void {
+    for (const [address, reservation] of this.reservations)
+      if (reservation.owner === owner) this.reservations.delete(address);
+  }
+
+  /** Addresses reserved in this process for attachments other than `owner`. */
+  reservedAddresses(owner?: string): Set<string> {
+    const now = this.now();
+    const reserved = new Set<string>();
+    for (const [address, reservation] of this.reservations) {
+      if (reservation.untilInMs <= now) this.reservations.delete(address);
+      else if (reservation.owner !== owner) reserved.add(address);
+    }
+    return reserved;
   }
 
   invalidate(): void {

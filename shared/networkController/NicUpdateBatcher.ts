@@ -8,6 +8,8 @@ export interface NicAddition {
   addresses: readonly string[];
   subnetRef: string;
   aclRef?: string;
+  /** The attachment the addresses are for (`ownerOf`); another attachment's address on the NIC is a conflict. */
+  owner?: string;
 }
 
 export interface NicUpdateResult {

@@ -11,6 +11,7 @@ export const IpConfigurationSchema = z.looseObject({
   resourceRef: z.string().optional(),
   etag: z.string().optional(),
   instanceId: z.string().optional(),
+  tags: z.record(z.string(), z.unknown()).optional(),
   properties: z.looseObject({
     provisioningState: z.string().optional(),
     privateIPAddress: z.string().optional(),

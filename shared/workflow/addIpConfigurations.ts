@@ -1,4 +1,4 @@
-import { isRemoteServiceError, RemoteServiceError, StepError, ValidationError } from '../errors';
+import { isKnownError, RemoteServiceError, StepError, ValidationError } from '../errors';
 import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
 import type { NicDirectory } from '../networkController/NicDirectory';
 import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
@@ -19,6 +19,7 @@ import {
   findNicById,
   mergeIpConfigurations,
   missingAddresses,
+  ownerOf,
   resolveContainerAddresses,
 } from './nicMerge';
 import type { AttachmentResult } from './records';
@@ -40,7 +41,14 @@ export interface AddIpConfigurationsDeps {
   networkController: NetworkControllerApi;
   directory: Pick<
     NicDirectory,
-    'snapshot' | 'getVirtualSubnet' | 'getAccessControlList' | 'noteAddresses' | 'invalidate'
+    | 'snapshot'
+    | 'getVirtualSubnet'
+    | 'getAccessControlList'
+    | 'noteAddresses'
+    | 'invalidate'
+    | 'reserveAddresses'
+    | 'releaseAddresses'
+    | 'reservedAddresses'
   >;
   writer: Pick<NicUpdateBatcher, 'update'>;
   pollIntervalInMs: number;
@@ -59,6 +67,7 @@ export async function addIpConfigurations(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
 ): Promise<StepOutcome<AddIpConfigurationsCheckpoint>> {
+  const owner = ownerOf(run.tenantId, run.attachmentId);
   let checkpoint = run.checkpoint;
   if (checkpoint?.operation) {
     const followed = await followOperation(deps, run, checkpoint, checkpoint.operation);
@@ -67,7 +76,7 @@ export async function addIpConfigurations(
   }
   // An empty checkpoint is one a step cleared on purpose, to choose again.
   if (!checkpoint?.nicId) {
-    checkpoint = await chooseAddresses(deps, run);
+    checkpoint = await chooseAddresses(deps, run, owner);
     // Saved before any write: a redelivery must reuse these addresses, not pick the next free ones.
     await run.saveCheckpoint(checkpoint);
   }
@@ -77,17 +86,18 @@ export async function addIpConfigurations(
     try {
       update = await deps.writer.update(
         checkpoint.nicId,
-        { addresses: checkpoint.addresses, subnetRef: checkpoint.subnetRef, aclRef: checkpoint.aclRef },
+        { addresses: checkpoint.addresses, subnetRef: checkpoint.subnetRef, aclRef: checkpoint.aclRef, owner },
         run.options,
       );
     } catch (error) {
       if (
         run.request.containerIps.count !== undefined &&
-        isRemoteServiceError(error) &&
+        isKnownError(error) &&
         error.code === 'PrivateIPAddressInUse'
       ) {
-        // Someone outside this process took a free address we chose from a cached list: choose again.
+        // Another writer took a free address we chose from a cached list: choose again from a fresh one.
         deps.directory.invalidate();
+        deps.directory.releaseAddresses(owner);
         await run.saveCheckpoint({} as AddIpConfigurationsCheckpoint);
         throw new StepError(`${error.message} Choosing other free addresses on the next attempt.`, {
           code: 'PrivateIPAddressInUse',
@@ -99,7 +109,7 @@ export async function addIpConfigurations(
       throw error;
     }
     if (!update.operationUrl && update.nic.properties.provisioningState !== 'Updating') {
-      return finish(run, checkpoint, update.nic);
+      return finish(run, checkpoint, update.nic, owner);
     }
     deps.directory.noteAddresses(
       checkpoint.nicId,
@@ -130,6 +140,7 @@ export async function addIpConfigurations(
 async function chooseAddresses(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
+  owner: string,
 ): Promise<AddIpConfigurationsCheckpoint> {
   const request = run.request;
   const subnet = await deps.directory.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options);
@@ -145,11 +156,13 @@ async function chooseAddresses(
   let fresh = false;
   for (;;) {
     const snapshot = await deps.directory.snapshot(run.options, fresh);
+    // From here to the reservation nothing awaits, so no other attachment in this process chooses in between.
     try {
       const nic = locateNic(snapshot.nics, request);
-      const held = new Set(snapshot.holdersByAddress.keys());
+      const held = new Set([...snapshot.holdersByAddress.keys(), ...deps.directory.reservedAddresses(owner)]);
       const addresses = resolveContainerAddresses(request.containerIps, prefix, request.subnetId, held);
-      mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: snapshot.holdersByAddress });
+      mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: snapshot.holdersByAddress, owner });
+      deps.directory.reserveAddresses(addresses, owner);
       return { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) };
     } catch (error) {
       const maybeStale = error instanceof StepError && STALE_LIST_CODES.has(error.code);
@@ -220,7 +233,7 @@ async function followOperation(
     }
     if (state === 'Succeeded') {
       nic ??= (await deps.networkController.getNetworkInterface(checkpoint.nicId, run.options)).value;
-      return finish(run, checkpoint, nic);
+      return finish(run, checkpoint, nic, ownerOf(run.tenantId, run.attachmentId));
     }
     if (state === 'Canceled') return 'canceled';
     if (state === 'Failed') {
@@ -263,6 +276,7 @@ function finish(
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   checkpoint: AddIpConfigurationsCheckpoint,
   nic: NetworkInterface,
+  owner: string,
 ): StepOutcome<AddIpConfigurationsCheckpoint> {
   if (nic.properties.provisioningState === 'Failed') {
     // Addresses in a NIC whose provisioning failed are not in effect on the host. The writer writes a Failed NIC
@@ -274,7 +288,7 @@ function finish(
       target: nic.resourceId,
     });
   }
-  const missing = missingAddresses(nic, checkpoint.addresses, checkpoint.subnetRef);
+  const missing = missingAddresses(nic, checkpoint.addresses, checkpoint.subnetRef, owner);
   if (missing.length > 0) {
     throw new StepError(`NIC ${nic.resourceId} does not hold ${missing.join(', ')} after the update.`, {
       code: 'IpConfigurationsMissing',

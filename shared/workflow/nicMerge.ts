@@ -15,6 +15,21 @@ import {
 
 /** Pure logic of step 1: which addresses, which NIC, and the NIC body to PUT. */
 
+/**
+ * The tag on each IP configuration this product adds, naming the attachment that owns it. The NIC is the one
+ * place every writer sees under the same etag, so two attachments can never both take one address for theirs.
+ */
+export const OWNER_TAG = 'containerAttachment';
+
+export function ownerOf(tenantId: string, attachmentId: string): string {
+  return `${tenantId}/${attachmentId}`;
+}
+
+function tagOwner(ipc: IpConfiguration): string | undefined {
+  const value = ipc.tags?.[OWNER_TAG];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export interface AddressHolder {
   nicId: string;
   ipConfigurationId: string;
@@ -135,33 +150,50 @@ export interface MergeInput {
   aclRef?: string;
   /** Who holds each address across the controller, from the same read as `nic` when available. */
   holders?: ReadonlyMap<string, readonly AddressHolder[]>;
+  /** The attachment asking (`ownerOf`): its additions carry it, and an address tagged for another is taken. */
+  owner?: string;
 }
 
 export interface MergeResult {
-  /** The whole NIC to PUT, or undefined when every address is already there. */
+  /** The whole NIC to PUT, or undefined when every address is already there and ours. */
   body?: NetworkInterface;
   added: string[];
   alreadyPresent: string[];
+  /** Addresses already on the NIC with no owner (added by hand or before this product): tagged as ours now. */
+  adopted: string[];
 }
 
 /**
- * Appends one static IP configuration per address to the NIC. Existing configurations stay as they are; an
- * address already on this NIC under its `IP_a_b_c_d` id is skipped (a re-run), anything else holding it is a
- * conflict reported with the controller's own code before any write.
+ * Appends one static IP configuration per address to the NIC, tagged with its owner. Existing configurations stay
+ * as they are; an address already on this NIC under its `IP_a_b_c_d` id is ours when tagged for us (a re-run) or
+ * for nobody (adopted: the tag is added), anything else holding it is a conflict reported with the controller's
+ * own code before any write.
  */
 export function mergeIpConfigurations(input: MergeInput): MergeResult {
-  const { nic } = input;
-  const existing = nic.properties.ipConfigurations;
+  const { nic, owner } = input;
+  const existing = nic.properties.ipConfigurations.map(writableIpConfiguration);
+  let changed = false;
   const added: string[] = [];
   const alreadyPresent: string[] = [];
+  const adopted: string[] = [];
   const conflicts: string[] = [];
   const additions: IpConfiguration[] = [];
   for (const address of input.addresses) {
     const id = ipConfigurationIdFor(address);
-    const sameId = existing.find((ipc) => ipc.resourceId.toLowerCase() === id.toLowerCase());
+    const sameIdIndex = existing.findIndex((ipc) => ipc.resourceId.toLowerCase() === id.toLowerCase());
+    const sameId = existing[sameIdIndex];
     const sameAddress = existing.find((ipc) => ipc.properties.privateIPAddress === address);
     if (sameId && sameId === sameAddress) {
-      alreadyPresent.push(address);
+      const holder = tagOwner(sameId);
+      if (owner === undefined || holder === owner) {
+        alreadyPresent.push(address);
+      } else if (holder === undefined) {
+        existing[sameIdIndex] = { ...sameId, tags: { ...sameId.tags, [OWNER_TAG]: owner } };
+        adopted.push(address);
+        changed = true;
+      } else {
+        conflicts.push(`${address} (held by ${nic.resourceId}/${sameId.resourceId} for another attachment)`);
+      }
       continue;
     }
     if (sameAddress) {
@@ -184,6 +216,7 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
     added.push(address);
     additions.push({
       resourceId: id,
+      ...(owner === undefined ? {} : { tags: { [OWNER_TAG]: owner } }),
       properties: {
         privateIPAddress: address,
         privateIPAllocationMethod: 'Static',
@@ -199,8 +232,8 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
       retryable: false,
     });
   }
-  if (additions.length === 0) return { added, alreadyPresent };
-  return { body: writableNic(nic, [...existing.map(writableIpConfiguration), ...additions]), added, alreadyPresent };
+  if (additions.length === 0 && !changed) return { added, alreadyPresent, adopted };
+  return { body: writableNic(nic, [...existing, ...additions]), added, alreadyPresent, adopted };
 }
 
 /** A NIC as a PUT body: read-only envelope and state fields removed, everything else kept. */
@@ -225,14 +258,21 @@ function stripReadOnly<T extends Record<string, unknown>>(properties: T): T {
   return Object.fromEntries(Object.entries(properties).filter(([key]) => !READ_ONLY_NIC_PROPERTIES.includes(key))) as T;
 }
 
-/** Checks that every address sits on the NIC under its expected id and subnet. */
-export function missingAddresses(nic: NetworkInterface, addresses: readonly string[], subnetRef: string): string[] {
+/** Checks that every address sits on the NIC under its expected id and subnet, and (given `owner`) is not another's. */
+export function missingAddresses(
+  nic: NetworkInterface,
+  addresses: readonly string[],
+  subnetRef: string,
+  owner?: string,
+): string[] {
   return addresses.filter((address) => {
     const ipc = nic.properties.ipConfigurations.find((c) => c.properties.privateIPAddress === address);
     return (
       !ipc ||
       ipc.resourceId.toLowerCase() !== ipConfigurationIdFor(address).toLowerCase() ||
-      !sameResourceRef(ipc.properties.subnet?.resourceRef, subnetRef)
+      !sameResourceRef(ipc.properties.subnet?.resourceRef, subnetRef) ||
+      // Only another owner's tag counts: a controller that kept no tags must not fail every attachment.
+      (owner !== undefined && (tagOwner(ipc) ?? owner) !== owner)
     );
   });
 }

@@ -10,6 +10,8 @@ import {
   findNicById,
   mergeIpConfigurations,
   missingAddresses,
+  OWNER_TAG,
+  ownerOf,
   resolveContainerAddresses,
 } from '../../../shared/workflow/nicMerge';
 
@@ -303,6 +305,73 @@ describe('resolveContainerAddresses', () => {
   });
 });
 
+describe('mergeIpConfigurations: who owns an address on the NIC', () => {
+  const tagged = (address: string, owner?: string): IpConfiguration => ({
+    ...containerConfig(address),
+    ...(owner ? { tags: { [OWNER_TAG]: owner } } : {}),
+  });
+  const ME = ownerOf('contoso', 'seed-1');
+  const OTHER = ownerOf('fabrikam', 'other-1');
+
+  it.each([
+    { name: 'new address: added with our tag', on: [], alreadyPresent: [], adopted: [], added: ['192.168.1.101'] },
+    {
+      name: 'ours already (a re-run): nothing to write',
+      on: [tagged('192.168.1.101', ME)],
+      alreadyPresent: ['192.168.1.101'],
+      adopted: [],
+      added: [],
+    },
+    {
+      name: 'there with no owner (added by hand): adopted, the tag written',
+      on: [tagged('192.168.1.101')],
+      alreadyPresent: [],
+      adopted: ['192.168.1.101'],
+      added: [],
+    },
+  ])('$name', ({ on, alreadyPresent, adopted, added }) => {
+    const nic = withIpConfigurations(seedNic(), ...on);
+    const result = mergeIpConfigurations({ nic, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, owner: ME });
+    expect({ added: result.added, alreadyPresent: result.alreadyPresent, adopted: result.adopted }).toEqual({
+      added,
+      alreadyPresent,
+      adopted,
+    });
+    const written = result.body?.properties.ipConfigurations.find((c) => c.resourceId === 'IP_192_168_1_101');
+    expect(written?.tags?.[OWNER_TAG]).toBe(result.body ? ME : undefined);
+    // Nothing read-only goes back, and the seed configuration is untouched.
+    expect(
+      result.body?.properties.ipConfigurations.every((c) => c.etag === undefined && c.resourceRef === undefined) ??
+        true,
+    ).toBe(true);
+  });
+
+  it('refuses an address another attachment owns on this NIC, with the controller’s code', () => {
+    const nic = withIpConfigurations(seedNic(), tagged('192.168.1.101', OTHER));
+    expect(() =>
+      mergeIpConfigurations({ nic, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, owner: ME }),
+    ).toThrow(/192\.168\.1\.101 \(held by ContainerHostVM1_Net0\/IP_192_168_1_101 for another attachment\)/);
+    const error = (() => {
+      try {
+        mergeIpConfigurations({ nic, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, owner: ME });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toMatchObject({ code: 'PrivateIPAddressInUse', retryable: false });
+  });
+
+  it.each([
+    ['ours', ME, []],
+    ['untagged (a controller that keeps no tags)', undefined, []],
+    ['another attachment’s', OTHER, ['192.168.1.101']],
+  ] as const)('after the write, an address tagged %s counts as missing: %j', (_, owner, missing) => {
+    const nic = withIpConfigurations(seedNic(), tagged('192.168.1.101', owner));
+    expect(missingAddresses(nic, ['192.168.1.101'], SUBNET_REF, ME)).toEqual(missing);
+  });
+});
+
 describe('mergeIpConfigurations', () => {
   const newConfig = (address: string, acl = true) => ({
     resourceId: `IP_${address.replaceAll('.', '_')}`,
@@ -418,13 +487,13 @@ describe('mergeIpConfigurations', () => {
       aclRef: ACL_REF,
       holders: addressHolders([input, neighbour()]),
     });
-    expect(result).toStrictEqual({ added: [], alreadyPresent: ['192.168.1.101', '192.168.1.102'] });
+    expect(result).toStrictEqual({ added: [], alreadyPresent: ['192.168.1.101', '192.168.1.102'], adopted: [] });
   });
 
   it('recognises its own configuration whatever the case of the id', () => {
     const input = withIpConfigurations(seedNic(), containerConfig('192.168.1.101', 'ip_192_168_1_101'));
     const result = mergeIpConfigurations({ nic: input, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF });
-    expect(result).toStrictEqual({ added: [], alreadyPresent: ['192.168.1.101'] });
+    expect(result).toStrictEqual({ added: [], alreadyPresent: ['192.168.1.101'], adopted: [] });
   });
 
   it('adds only the missing addresses of a partly applied request, keeping the present one as it is', () => {
