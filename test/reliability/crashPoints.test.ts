@@ -217,48 +217,37 @@ describe('crash points', () => {
     expect(vm.dockerNetworks.filter((n) => n.name === 'MyContainerOverlayNetwork')).toHaveLength(1);
   });
 
-  // BUG: the HTTP submit stores the attachment (Pending) and only then, after the handler returns, the host writes
-  // the first step's message (output binding). A crash in between leaves the row without a message, and the retried
-  // POST answers `created: false` and enqueues nothing (functions/submitAttachment.ts: only `created` enqueues), so
-  // the attachment stays Pending forever. Remove `.fails` when a resubmitted Pending attachment is enqueued again
-  // (or the row and the message are written so that one cannot exist without the other).
-  it.fails(
-    'submit: crash between storing the attachment and enqueuing step 1; the client retries the POST',
-    async () => {
-      crashOnQueue((q) => q.kind === 'send' && q.queue === 'step-add-ip-configurations');
-      const body = request('cp-submit', { containerIps: { range: { first: '192.168.1.161', last: '192.168.1.162' } } });
-      await stack.api('POST', '/tenants/cp/attachments', body, stack.liveRunner()).catch(() => undefined);
-      await recover();
-      // The client did not get its 202: it sends the same request again, as the API invites it to.
-      const again = await stack.api('POST', '/tenants/cp/attachments', body);
-      expect(again.status).toBe(202);
-      const doc = await waitForEnd('cp', 'cp-submit', 6_000);
-      expectCompleted(doc);
-    },
-  );
+  // The HTTP submit stores the attachment (Pending) before the host writes the first step's message (output binding).
+  // A crash in between leaves the row without a message; the client's retried POST finds it Pending and not
+  // started, and sends the step again.
+  it('submit: crash between storing the attachment and enqueuing step 1; the client retries the POST', async () => {
+    crashOnQueue((q) => q.kind === 'send' && q.queue === 'step-add-ip-configurations');
+    const body = request('cp-submit', { containerIps: { range: { first: '192.168.1.161', last: '192.168.1.162' } } });
+    await stack.api('POST', '/tenants/cp/attachments', body, stack.liveRunner()).catch(() => undefined);
+    await recover();
+    // The client did not get its 202: it sends the same request again, as the API invites it to.
+    const again = await stack.api('POST', '/tenants/cp/attachments', body);
+    expect(again.status).toBe(202);
+    const doc = await waitForEnd('cp', 'cp-submit');
+    expectCompleted(doc);
+  });
 
-  // BUG: the same gap on the entry queue: acceptAttachRequest stores the attachment, dies before its output binding
-  // writes step 1, and the redelivered request finds the attachment known ("already known; not started again"),
-  // so it stays Pending forever (functions/acceptAttachRequest.ts).
-  it.fails('entry queue: crash between storing the attachment and enqueuing step 1', async () => {
+  // The same gap on the entry queue: the redelivered request finds its attachment Pending and sends step 1 again.
+  it('entry queue: crash between storing the attachment and enqueuing step 1', async () => {
     crashOnQueue((q) => q.kind === 'send' && q.queue === 'step-add-ip-configurations');
     const entry = stack.queues().getQueueClient('attach-requests');
     await entry.createIfNotExists();
     const body = request('cp-entry', { containerIps: { range: { first: '192.168.1.171', last: '192.168.1.172' } } });
     await entry.sendMessage(Buffer.from(JSON.stringify({ tenantId: 'cp', ...body })).toString('base64'));
     await recover();
-    const doc = await waitForEnd('cp', 'cp-entry', 6_000);
+    const doc = await waitForEnd('cp', 'cp-entry');
     expectCompleted(doc);
   });
 
-  // BUG: a delivery that finds the step leased by another invocation ("busy") is completed and deleted
-  // (shared/workflow/executeStep.ts, verdict 'busy' returns {}), on the assumption that the lease holder is alive
-  // and will finish. When the holder is dead and its message came back before the lease ended (the Functions host
-  // abandons a timed-out invocation's message with visibilityTimeout = 5 s while STEP_LEASE_MS is 6 min; a lease
-  // renewal lost to a storage blip does the same), that was the step's only message: the attachment stays Running
-  // forever. Remove `.fails` when a busy delivery is retried after the lease (throw, or re-send delayed until
-  // leaseExpiresAtInMs) instead of being dropped.
-  it.fails('a message back before the dead holder’s step lease ended is not lost', async () => {
+  // A delivery that finds the step leased by another invocation ("busy") looks again when the holder should be
+  // done, and takes the step over once the lease has run out: the holder may be dead with this its only message (the
+  // host abandons a timed-out invocation's message with visibilityTimeout = 5 s while STEP_LEASE_MS is 6 min).
+  it('a message back before the dead holder’s step lease ended is not lost', async () => {
     // The host that claims the step leases it for 10 s (as STEP_LEASE_MS = 6 min outlasts a 5-minute timeout).
     await stack.killRunners();
     await stack.startRunner({ STEP_LEASE_MS: '10000' });
@@ -271,10 +260,8 @@ describe('crash points', () => {
     // Back after 1 s (an abandoned message returns after visibilityTimeout), while the dead holder's lease holds.
     await stack.queueProxy.expire({ states: ['leased', 'orphaned'], visibleInSeconds: 1 });
     await stack.startRunner();
-    const doc = await waitForEnd('cp', 'cp-busy', 6_000);
-    expect(stack.output.some((l) => /cp-busy enableNetworkProxy delivery 2\] nothing to do \(busy\)/.test(l))).toBe(
-      true,
-    );
+    const doc = await waitForEnd('cp', 'cp-busy');
+    expect(stack.output.some((l) => /cp-busy enableNetworkProxy delivery 2\] busy \(held by /.test(l))).toBe(true);
     expectCompleted(doc);
   });
 });

@@ -139,67 +139,49 @@ describe('single faults', () => {
     expect(host.services.nchostagent?.restartCount).toBe(1);
   });
 
-  // BUG: when the controller's operation for a NIC write ends Failed with the retryable code `RetryableError`, the
-  // step throws a retryable error but keeps `operation` in its checkpoint (shared/workflow/addIpConfigurations.ts:
-  // followOperation throws; the checkpoint saved before following is never cleared). Every redelivery follows the
-  // same, already Failed, operation again (one GET of /operations/{id}, ~10 ms) and never writes again, so one
-  // transient fault fails the attachment after maxDequeueCount deliveries, leaving the NIC provisioningState Failed.
-  // Remove `.fails` once a retryable operation failure clears `operation` and the next attempt writes the NIC again
-  // (note: the re-merge then finds the addresses already present and would not PUT, and finish() does not look at
-  // provisioningState, so a NIC left Failed must be written again rather than reported done).
-  it.fails(
-    'a NIC write whose operation ends Failed with RetryableError once is written again and completes',
-    async () => {
-      await stack.ncAdmin('POST', '/_emulator/faults', {
-        method: 'PUT',
-        path: '^/networkInterfaces/[^/]+$',
-        times: 1,
-        operation: {
-          status: 'Failed',
-          error: { code: 'RetryableError', message: 'Transient host failure (injected).' },
-        },
-      });
-      await submit(
-        'f',
-        request('f-opfail', { containerIps: { range: { first: '192.168.1.141', last: '192.168.1.142' } } }),
-      );
-      const doc = await waitForEnd('f', 'f-opfail', 7_000);
-      const log = await ncLog();
-      console.log(
-        `operation failed once: ${log.filter((r) => r.method === 'PUT').length} NIC PUT(s), ` +
-          `${log.filter((r) => /\/operations\//i.test(r.path)).length} operation GET(s); ${compactHistory(doc)}`,
-      );
-      expectCompleted(doc);
-      expect((await nic('ContainerHostVM1_Net0')).properties.provisioningState).toBe('Succeeded');
-    },
-  );
+  // An operation that ends Failed with the retryable code `RetryableError` is forgotten, and the next attempt
+  // writes the NIC again (a NIC left Failed is written again even when it already holds the addresses).
+  it('a NIC write whose operation ends Failed with RetryableError once is written again and completes', async () => {
+    await stack.ncAdmin('POST', '/_emulator/faults', {
+      method: 'PUT',
+      path: '^/networkInterfaces/[^/]+$',
+      times: 1,
+      operation: {
+        status: 'Failed',
+        error: { code: 'RetryableError', message: 'Transient host failure (injected).' },
+      },
+    });
+    await submit(
+      'f',
+      request('f-opfail', { containerIps: { range: { first: '192.168.1.141', last: '192.168.1.142' } } }),
+    );
+    const doc = await waitForEnd('f', 'f-opfail');
+    const log = await ncLog();
+    console.log(
+      `operation failed once: ${log.filter((r) => r.method === 'PUT').length} NIC PUT(s), ` +
+        `${log.filter((r) => /\/operations\//i.test(r.path)).length} operation GET(s); ${compactHistory(doc)}`,
+    );
+    expectCompleted(doc);
+    expect((await nic('ContainerHostVM1_Net0')).properties.provisioningState).toBe('Succeeded');
+  });
 
-  // BUG: two attachments choosing free addresses (`count`) at the same moment in one process choose the same ones
-  // from the cached NIC list; on two NICs the controller refuses the second write with PrivateIPAddressInUse. The
-  // step then saves an empty checkpoint `{}` meaning "choose again" (addIpConfigurations.ts, the count/
-  // PrivateIPAddressInUse branch), but the next delivery tests `if (!checkpoint)`, which `{}` passes, skips choosing
-  // and calls the writer with `nicId` undefined: "TypeError: Cannot read properties of undefined (reading
-  // 'toLowerCase')" (NicUpdateBatcher.update), reported as InternalError until the attachment fails. Remove
-  // `.fails` once an empty checkpoint means "choose again" (clear it, or test `checkpoint?.nicId`), and choices are
-  // reserved in the NicDirectory before the write.
-  it.fails(
-    'two count-based attachments on two NICs of one subnet at once both complete, with distinct addresses',
-    async () => {
-      await Promise.all([
-        submit('fa', request('count-a', { containerIps: { count: 2 } })),
-        submit(
-          'fb',
-          request('count-b', {
-            nic: { resourceId: 'ContainerHostVM2_Net0' },
-            containerHost: { machineName: 'ContainerHostVM2' },
-            containerIps: { count: 2 },
-          }),
-        ),
-      ]);
-      const docs = await Promise.all([waitForEnd('fa', 'count-a', 7_000), waitForEnd('fb', 'count-b', 7_000)]);
-      for (const doc of docs) expectCompleted(doc);
-      const taken = docs.flatMap((d) => (d.result.ipConfigurations ?? []).map((c) => c.privateIPAddress));
-      expect(new Set(taken).size).toBe(4);
-    },
-  );
+  // Two attachments choosing free addresses (`count`) at the same moment in one process reserve their choices
+  // before writing, so they never choose the same ones; a conflict with another process chooses again.
+  it('two count-based attachments on two NICs of one subnet at once both complete, with distinct addresses', async () => {
+    await Promise.all([
+      submit('fa', request('count-a', { containerIps: { count: 2 } })),
+      submit(
+        'fb',
+        request('count-b', {
+          nic: { resourceId: 'ContainerHostVM2_Net0' },
+          containerHost: { machineName: 'ContainerHostVM2' },
+          containerIps: { count: 2 },
+        }),
+      ),
+    ]);
+    const docs = await Promise.all([waitForEnd('fa', 'count-a', 7_000), waitForEnd('fb', 'count-b', 7_000)]);
+    for (const doc of docs) expectCompleted(doc);
+    const taken = docs.flatMap((d) => (d.result.ipConfigurations ?? []).map((c) => c.privateIPAddress));
+    expect(new Set(taken).size).toBe(4);
+  });
 });

@@ -199,45 +199,36 @@ describe('races', () => {
     }
   });
 
-  // BUG: a write refused with 409 AnotherOperationInProgress is retried only `maxMergeRounds` (6) times,
-  // pollIntervalInMs apart (shared/networkController/NicUpdateBatcher.ts, write(): `if (!raced || round + 1 >=
-  // maxRounds) throw error`), and the 409 then surfaces as the controller's non-retryable answer (the client does not
-  // retry 409, shared/networkController/retryPolicy.ts), so the attachment ends Failed with
-  // AnotherOperationInProgress whenever another host's (or a crashed runner's) operation on the NIC outlasts six
-  // polls - 6 s with the default 1 s poll, far less than a real controller operation may take. Seen in the soak after
-  // a runner was killed mid-write. Remove `.fails` once exhausting the rounds on a 409 is a retryable step error (or
-  // the writer waits for the running operation, as it now does for its own writes).
-  it.fails(
-    'a NIC busy with another host’s operation longer than six polls: the later attachment waits, it does not fail',
-    async () => {
-      await stack.ncAdmin('PUT', '/_emulator/settings', { provisioningDelayInMs: 2_500 });
-      try {
-        await submit(
-          'race-a',
-          request('busy-nic-a', {
-            nic: { resourceId: 'RaceVM3_Net0' },
-            containerIps: { addresses: ['192.168.1.195'] },
-          }),
-          one,
-        );
-        for (let i = 0; i < 50 && (await nicWrites('RaceVM3_Net0')).filter((r) => r.status < 300).length === 0; i++)
-          await sleep(50);
-        await submit(
-          'race-b',
-          request('busy-nic-b', {
-            nic: { resourceId: 'RaceVM3_Net0' },
-            containerIps: { addresses: ['192.168.1.196'] },
-          }),
-          two,
-        );
-        const docs = [await waitForEnd('race-a', 'busy-nic-a'), await waitForEnd('race-b', 'busy-nic-b')];
-        console.log(docs.map((d) => `${d.id}: ${d.runtimeStatus} ${d.lastError?.code ?? ''}`).join('; '));
-        expect(docs.map((d) => d.runtimeStatus)).toEqual(['Completed', 'Completed']);
-      } finally {
-        await stack.ncAdmin('PUT', '/_emulator/settings', { provisioningDelayInMs: 100 });
-      }
-    },
-  );
+  // A write refused with 409 AnotherOperationInProgress waits for the other writer's operation (bounded by time,
+  // not by six polls), and running out of time is a retryable error, not a failed attachment.
+  it('a NIC busy with another host’s operation longer than six polls: the later attachment waits, it does not fail', async () => {
+    await stack.ncAdmin('PUT', '/_emulator/settings', { provisioningDelayInMs: 2_500 });
+    try {
+      await submit(
+        'race-a',
+        request('busy-nic-a', {
+          nic: { resourceId: 'RaceVM3_Net0' },
+          containerIps: { addresses: ['192.168.1.195'] },
+        }),
+        one,
+      );
+      for (let i = 0; i < 50 && (await nicWrites('RaceVM3_Net0')).filter((r) => r.status < 300).length === 0; i++)
+        await sleep(50);
+      await submit(
+        'race-b',
+        request('busy-nic-b', {
+          nic: { resourceId: 'RaceVM3_Net0' },
+          containerIps: { addresses: ['192.168.1.196'] },
+        }),
+        two,
+      );
+      const docs = [await waitForEnd('race-a', 'busy-nic-a'), await waitForEnd('race-b', 'busy-nic-b')];
+      console.log(docs.map((d) => `${d.id}: ${d.runtimeStatus} ${d.lastError?.code ?? ''}`).join('; '));
+      expect(docs.map((d) => d.runtimeStatus)).toEqual(['Completed', 'Completed']);
+    } finally {
+      await stack.ncAdmin('PUT', '/_emulator/settings', { provisioningDelayInMs: 100 });
+    }
+  });
 
   it('two tenants asking for the same address on two NICs: one succeeds, the other fails with PrivateIPAddressInUse', async () => {
     await Promise.all([
@@ -265,46 +256,36 @@ describe('races', () => {
     ]);
   });
 
-  // BUG (same NIC): the second request's address is already on the NIC (under IP_192_168_1_185, added for the other
-  // tenant in the same batched PUT), and step 1 treats "already on this NIC" as "a re-run of my own addition"
-  // (shared/workflow/nicMerge.ts skips existing IP_a_b_c_d configurations). Both attachments end Completed and both
-  // report the one configuration as theirs. Remove `.fails` once the product records which attachment owns an
-  // address (e.g. a tag on the ipConfiguration, or the owner in the checkpoint compared on merge).
-  it.fails(
-    'two tenants asking for the same address on the same NIC: one succeeds, the other fails with PrivateIPAddressInUse',
-    async () => {
-      await Promise.all([
-        submit(
-          'tenant-x',
-          request('same-nic-ip-x', {
-            nic: { resourceId: 'RaceVM3_Net0' },
-            containerIps: { addresses: ['192.168.1.185'] },
-          }),
-          one,
-        ),
-        submit(
-          'tenant-y',
-          request('same-nic-ip-y', {
-            nic: { resourceId: 'RaceVM3_Net0' },
-            containerIps: { addresses: ['192.168.1.185'] },
-          }),
-          one,
-        ),
-      ]);
-      const docs = [await waitForEnd('tenant-x', 'same-nic-ip-x'), await waitForEnd('tenant-y', 'same-nic-ip-y')];
-      const outcomes = docs.map((d) =>
-        d.runtimeStatus === 'Completed' ? 'Completed' : `${d.runtimeStatus} ${d.lastError?.code}`,
-      );
-      expect(outcomes.sort()).toEqual(['Completed', 'Failed PrivateIPAddressInUse']);
-    },
-  );
+  // Each IP configuration is tagged with the attachment that owns it, so an address on the NIC that another
+  // attachment owns is a conflict, not "a re-run of my own addition".
+  it('two tenants asking for the same address on the same NIC: one succeeds, the other fails with PrivateIPAddressInUse', async () => {
+    await Promise.all([
+      submit(
+        'tenant-x',
+        request('same-nic-ip-x', {
+          nic: { resourceId: 'RaceVM3_Net0' },
+          containerIps: { addresses: ['192.168.1.185'] },
+        }),
+        one,
+      ),
+      submit(
+        'tenant-y',
+        request('same-nic-ip-y', {
+          nic: { resourceId: 'RaceVM3_Net0' },
+          containerIps: { addresses: ['192.168.1.185'] },
+        }),
+        one,
+      ),
+    ]);
+    const docs = [await waitForEnd('tenant-x', 'same-nic-ip-x'), await waitForEnd('tenant-y', 'same-nic-ip-y')];
+    const outcomes = docs.map((d) =>
+      d.runtimeStatus === 'Completed' ? 'Completed' : `${d.runtimeStatus} ${d.lastError?.code}`,
+    );
+    expect(outcomes.sort()).toEqual(['Completed', 'Failed PrivateIPAddressInUse']);
+  });
 
-  // BUG (count on one NIC): two attachments asking for `count: 2` on the same NIC at once choose from the same cached
-  // NIC list, pick the same two lowest free addresses, and the batcher merges the second addition as a no-op (the
-  // addresses are already in the body): both Complete and both report the same two configurations. Remove `.fails`
-  // once choices made in one process are reserved before the write (NicDirectory.noteAddresses is only called after
-  // the PUT, shared/workflow/addIpConfigurations.ts) and ownership is checked on merge.
-  it.fails('two attachments asking for free addresses (count) on one NIC at once get distinct addresses', async () => {
+  // Choices of free addresses are reserved in the process before the write, and ownership is checked on merge.
+  it('two attachments asking for free addresses (count) on one NIC at once get distinct addresses', async () => {
     await Promise.all([
       submit(
         'race-a',

@@ -13,8 +13,7 @@ import { describeResult, runScenario, startChaosStack } from './support/scenario
  *   npm run build && SOAK=1 npx vitest run test/reliability/soak.test.ts
  *
  * SOAK_COUNT, SOAK_TENANTS, SOAK_KILLS, SOAK_WAVE_SIZE (attachments submitted together, every 6 s; 50 = all at once)
- * and SOAK_FAULT_PROBABILITY change the size; RELIABILITY_INCLUDE_KNOWN_BUGS=1
- * adds the fault kinds that hit known bugs (see support/scenario.ts).
+ * and SOAK_FAULT_PROBABILITY change the size.
  */
 const SOAK = process.env.SOAK === '1';
 const number = (name: string, fallback: number) => {
