@@ -96,15 +96,41 @@ export function hostSettingsFrom(hostJson: unknown, processorCount = availablePa
   };
 }
 
-/** Reads `<appRoot>/host.json`; a missing file means all defaults. */
-export function readHostSettings(appRoot: string): HostSettings {
-  const file = path.join(appRoot, 'host.json');
-  if (!existsSync(file)) return hostSettingsFrom({});
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`Could not parse ${file}: ${error instanceof Error ? error.message : String(error)}`);
+const OVERRIDE_PREFIX = 'azurefunctionsjobhost__';
+
+/**
+ * Applies `AzureFunctionsJobHost__<path>` app settings over host.json, as the host does (`__` separates the levels,
+ * keys match whatever their case): how an operator changes, say, maxDequeueCount without a new deployment.
+ */
+export function withEnvironmentOverrides(hostJson: unknown, env: NodeJS.ProcessEnv): unknown {
+  const root: JsonObject = isObject(hostJson) ? structuredClone(hostJson) : {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.toLowerCase().startsWith(OVERRIDE_PREFIX)) continue;
+    const keys = name.slice(OVERRIDE_PREFIX.length).split('__').filter(Boolean);
+    const last = keys.pop();
+    if (last === undefined) continue;
+    let node = root;
+    for (const key of keys) {
+      const existing = Object.keys(node).find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
+      const child = node[existing];
+      node = isObject(child) ? child : (node[existing] = {});
+    }
+    const existing = Object.keys(node).find((k) => k.toLowerCase() === last.toLowerCase()) ?? last;
+    node[existing] = value;
   }
-  return hostSettingsFrom(parsed);
+  return root;
+}
+
+/** Reads `<appRoot>/host.json` (a missing file means all defaults) with the environment's overrides applied. */
+export function readHostSettings(appRoot: string, env: NodeJS.ProcessEnv = process.env): HostSettings {
+  const file = path.join(appRoot, 'host.json');
+  let parsed: unknown = {};
+  if (existsSync(file)) {
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new Error(`Could not parse ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return hostSettingsFrom(withEnvironmentOverrides(parsed, env));
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { expandBraces, resolveEntryPointGlob } from '../../../dev/runner/entryPointGlob';
-import { hostSettingsFrom } from '../../../dev/runner/hostConfig';
+import { hostSettingsFrom, withEnvironmentOverrides } from '../../../dev/runner/hostConfig';
 import { applyLocalSettings } from '../../../dev/runner/localSettings';
 import { poisonQueueNameFor, resolveConnectionString, resolveQueueName } from '../../../dev/runner/queueStorage';
 import { parseDurationInMs } from '../../../dev/runner/timeSpan';
@@ -100,6 +100,25 @@ describe('hostSettingsFrom', () => {
     [{ messageEncoding: 'utf8' }, /messageEncoding/],
   ])('rejects %j', (queues, message) => {
     expect(() => hostSettingsFrom({ extensions: { queues } })).toThrow(message);
+  });
+
+  it('takes AzureFunctionsJobHost__ app settings over host.json, whatever the case of their keys', () => {
+    const hostJson = { version: '2.0', extensions: { queues: { maxDequeueCount: 5, batchSize: 8 } } };
+    const merged = withEnvironmentOverrides(hostJson, {
+      AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '10',
+      azurefunctionsjobhost__Extensions__Http__routePrefix: 'v1',
+      OTHER_SETTING: 'ignored',
+    });
+    const settings = hostSettingsFrom(merged, 2);
+    expect(settings.queues).toMatchObject({ maxDequeueCount: 10, batchSize: 8 });
+    expect(settings.httpRoutePrefix).toBe('v1');
+    // host.json as read is left alone.
+    expect(hostJson.extensions.queues.maxDequeueCount).toBe(5);
+    expect(() =>
+      hostSettingsFrom(
+        withEnvironmentOverrides({}, { AzureFunctionsJobHost__extensions__queues__maxDequeueCount: 'many' }),
+      ),
+    ).toThrow(/maxDequeueCount/);
   });
 });
 
