@@ -272,19 +272,21 @@ function withoutOperation(checkpoint: AddIpConfigurationsCheckpoint): AddIpConfi
 }
 
 /** Confirms the addresses are on the NIC, reads the host-side state, and builds the step's result. */
-function finish(
+async function finish(
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   checkpoint: AddIpConfigurationsCheckpoint,
   nic: NetworkInterface,
   owner: string,
-): StepOutcome<AddIpConfigurationsCheckpoint> {
+): Promise<StepOutcome<AddIpConfigurationsCheckpoint>> {
   if (nic.properties.provisioningState === 'Failed') {
-    // Addresses in a NIC whose provisioning failed are not in effect on the host. The writer writes a Failed NIC
-    // again, so reaching this means the controller failed it without saying the failure may pass.
-    throw new RemoteServiceError(`Network Controller could not provision NIC ${nic.resourceId}.`, {
+    if (checkpoint.operation) await run.saveCheckpoint(withoutOperation(checkpoint));
+    // Our addresses are on the NIC, but a later write (ours or another's) failed to provision, so they may not be in
+    // effect on the host. The writer writes a Failed NIC again, which is how the controller retries; attempts stay
+    // bounded by the queue's dequeue count.
+    throw new RemoteServiceError(`Network Controller could not provision NIC ${nic.resourceId}; writing it again.`, {
       source: 'NetworkController',
       code: 'ProvisioningFailed',
-      retryable: false,
+      retryable: true,
       target: nic.resourceId,
     });
   }

@@ -27,6 +27,10 @@ export const CHAOS_ENV: Record<string, string> = {
   NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: '1000',
   ARM_TIMEOUT_MS: '1000',
   RUN_COMMAND_POLL_INTERVAL_MS: '200',
+  // A fifth of all calls failing plus a SIGKILL every few seconds is far rougher than production: a step can lose
+  // several deliveries in a row to kills alone (each counts, as in the host). Ten deliveries instead of the default
+  // five keep "transient" meaning transient here; the app and the runner both read this setting.
+  AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '10',
 };
 /** A dead runner's messages come back this long after the kill (the step lease has ended by then). */
 export const LEASE_SECONDS = Math.ceil(STEP_LEASE_MS / 1000) + 1;
