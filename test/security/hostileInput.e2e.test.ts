@@ -253,13 +253,18 @@ describe('hostile input end to end (Azurite, the runner, the NC and ARM emulator
     expect(stack.runnerAlive()).toBe(true);
 
     // The runner still works after all that.
-    await stack.sendToQueue('attach-requests', request('q-ok'));
+    // Free addresses: every address on a NIC belongs to one attachment, and earlier tests took the seed's.
+    await stack.sendToQueue('attach-requests', { ...request('q-ok'), containerIps: { count: 2 } });
     const ok = await stack.waitForEnd(tenant, 'q-ok');
     expect(ok.runtimeStatus).toBe('Completed');
   });
 
   it('survives broken step-queue messages: logged, no row created, ended attachments untouched', async () => {
-    const done = await stack.api('POST', '/tenants/steps/attachments', { ...seedRequest(), attachmentId: 'step-done' });
+    const done = await stack.api('POST', '/tenants/steps/attachments', {
+      ...seedRequest(),
+      attachmentId: 'step-done',
+      containerIps: { count: 2 },
+    });
     expect(done.status).toBe(202);
     const before = await stack.waitForEnd('steps', 'step-done');
     expect(before.runtimeStatus).toBe('Completed');
