@@ -172,6 +172,14 @@ export class NicUpdateBatcher {
             continue;
           }
           const raced = error.statusCode === 412 || error.code === 'PreconditionFailed';
+          if (!raced && live.length > 1) {
+            // The controller refuses a whole PUT for one addition (an address another NIC took meanwhile): write
+            // each addition on its own, so only the one at fault gets the refusal.
+            const alone = live;
+            live = [];
+            for (const entry of alone) await this.write(nicId, [entry], options);
+            return;
+          }
           if (!raced || ++round >= maxRounds) throw error;
         }
       }

@@ -108,6 +108,36 @@ describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
     }
   });
 
+  it('when the controller refuses a batched PUT for one addition, writes the others on their own', async () => {
+    // Another NIC takes an address behind this process's back: the merge cannot know, the controller refuses.
+    const other = await client.getNetworkInterface('ContainerHostVM2_Net0');
+    const { body } = mergeIpConfigurations({ nic: other.value, addresses: ['192.168.1.150'], subnetRef: SUBNET });
+    if (!body) throw new Error('nothing to write');
+    await client.putNetworkInterface('ContainerHostVM2_Net0', body, { ifMatch: other.etag });
+    await new Promise((r) => setTimeout(r, 200));
+    const batcher = new NicUpdateBatcher(client, {
+      windowInMs: 0,
+      pollIntervalInMs: 20,
+      stableUuid,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const outcomes = await Promise.all(
+      ['192.168.1.160', '192.168.1.150', '192.168.1.161'].map((address) =>
+        batcher.update(NIC, { addresses: [address], subnetRef: SUBNET }).then(
+          () => 'written',
+          (error: unknown) => (isKnownError(error) ? error.code : String(error)),
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(['written', 'PrivateIPAddressInUse', 'written']);
+    await new Promise((r) => setTimeout(r, 200));
+    const held = (await client.getNetworkInterface(NIC)).value.properties.ipConfigurations.map(
+      (c) => c.properties.privateIPAddress,
+    );
+    expect(held).toEqual(expect.arrayContaining(['192.168.1.160', '192.168.1.161']));
+    expect(held).not.toContain('192.168.1.150');
+  });
+
   it('fails only the addition that conflicts, and writes the others', async () => {
     const batcher = new NicUpdateBatcher(client, {
       windowInMs: 50,
