@@ -59,9 +59,9 @@ export interface AddIpConfigurationsDeps {
 const MAX_WRITE_ROUNDS = 6;
 
 /**
- * Step 1: add one static IP configuration per container address to the tenant VM's NIC. Resumable: the chosen
- * addresses and the controller operation being followed are checkpointed, so a redelivery continues rather than
- * choosing again.
+ * Step 1: add one static IP configuration per container address to the tenant VM's NIC. Resumable: free addresses
+ * chosen and an operation handed over to a re-check are checkpointed, and the NIC's owner tags tell a redelivery
+ * what it already wrote, so it continues rather than choosing or writing again.
  */
 export async function addIpConfigurations(
   deps: AddIpConfigurationsDeps,
@@ -77,8 +77,10 @@ export async function addIpConfigurations(
   // An empty checkpoint is one a step cleared on purpose, to choose again.
   if (!checkpoint?.nicId) {
     checkpoint = await chooseAddresses(deps, run, owner);
-    // Saved before any write: a redelivery must reuse these addresses, not pick the next free ones.
-    await run.saveCheckpoint(checkpoint);
+    // Free addresses are saved before any write: a redelivery must reuse them, not pick the next free ones. Named
+    // addresses are chosen the same way every time, and a redelivery after our write finds them on the NIC tagged
+    // as ours, so they need no state write of their own.
+    if (run.request.containerIps.count !== undefined) await run.saveCheckpoint(checkpoint);
   }
 
   for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
@@ -115,9 +117,10 @@ export async function addIpConfigurations(
       checkpoint.nicId,
       checkpoint.addresses.map((address) => ({ address, ipConfigurationId: ipConfigurationIdFor(address) })),
     );
+    // The operation is stored only if this invocation hands over to a delayed re-check (the waiting outcome carries
+    // it); a redelivery after a crash writes again, which finds the addresses ours and follows the NIC instead.
     const operation = { url: update.operationUrl ?? '', startedAtInMs: run.nowInMs() };
     checkpoint = { ...checkpoint, operation };
-    await run.saveCheckpoint(checkpoint);
     if (update.batchSize > 1)
       run.log(`NIC ${checkpoint.nicId} written together with ${update.batchSize - 1} other attachment(s)`);
     const followed = await followOperation(deps, run, checkpoint, operation);

@@ -46,7 +46,7 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
 
   /** One attachment's deliveries: the checkpoint survives between them as the state row would keep it. */
   function attachment(attachmentId: string, overrides: Partial<AttachRequestInput> = {}, tenantId = 'contoso') {
-    const saved: { checkpoint?: AddIpConfigurationsCheckpoint } = {};
+    const saved: { checkpoint?: AddIpConfigurationsCheckpoint; writes: number } = { writes: 0 };
     const deliver = async (): Promise<StepOutcome<AddIpConfigurationsCheckpoint>> => {
       const run: StepRunContext<AddIpConfigurationsCheckpoint> = {
         tenantId,
@@ -57,6 +57,7 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
         ...(saved.checkpoint ? { checkpoint: saved.checkpoint } : {}),
         saveCheckpoint: (checkpoint) => {
           saved.checkpoint = checkpoint;
+          saved.writes++;
           return Promise.resolve();
         },
         inlineWaitInMs: 5_000,
@@ -94,6 +95,26 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
     expect(taken(outcome)).toHaveLength(10);
     const added = (await nic(NIC1)).properties.ipConfigurations.filter((c) => c.resourceId.startsWith('IP_'));
     expect(added.map((c) => c.tags?.[OWNER_TAG])).toEqual(Array(10).fill(ownerOf('contoso', 'seed-1')));
+  });
+
+  it.each([
+    [
+      'named addresses need no state write: a redelivery finds them on the NIC as ours',
+      { range: { first: '192.168.1.120', last: '192.168.1.121' } },
+      0,
+    ],
+    ['free addresses are stored before the write, so a redelivery reuses them', { count: 2 }, 1],
+  ] as const)('%s', async (_, containerIps, stateWrites) => {
+    const a = attachment('crash-after-put', { containerIps });
+    const first = taken(await a.untilDone());
+    expect(a.saved.writes).toBe(stateWrites);
+    // The invocation died after the write, before its outcome was stored: the redelivery starts from what was saved.
+    const again = taken(await a.untilDone());
+    expect(again).toEqual(first);
+    const puts = ((await nc.admin('GET', '/_emulator/requests')) as { method: string; status: number }[]).filter(
+      (r) => r.method === 'PUT' && r.status < 300,
+    );
+    expect(puts).toHaveLength(1);
   });
 
   it('writes the NIC again when the controller’s operation ended Failed with RetryableError', async () => {
