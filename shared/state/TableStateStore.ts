@@ -14,6 +14,8 @@ import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 const KIND_ATTACHMENT = 'attachment';
 const KIND_EVENT = 'event';
 const MAX_WRITE_ROUNDS = 10;
+/** Records this store last wrote or read, per attachment, to start guarded writes from (see updateAttachment). */
+const DEFAULT_RECENT_RECORDS = 5_000;
 
 /**
  * Attachments in Azure Table Storage: PartitionKey = tenant id, RowKey = attachment id. History events live in the
@@ -21,9 +23,14 @@ const MAX_WRITE_ROUNDS = 10;
  */
 export class TableStateStore implements StateStore {
   private readonly ensureTable: () => Promise<void>;
+  private readonly recent: RecentRecords;
 
-  constructor(private readonly table: TableClient) {
+  constructor(
+    private readonly table: TableClient,
+    options: { recentRecords?: number } = {},
+  ) {
     this.ensureTable = lazyTableCreation(table);
+    this.recent = new RecentRecords(options.recentRecords ?? DEFAULT_RECENT_RECORDS);
   }
 
   static fromConnectionString(connectionString: string, tableName: string): TableStateStore {
@@ -42,7 +49,7 @@ export class TableStateStore implements StateStore {
     ];
     try {
       const response = await this.table.submitTransaction(actions);
-      return { created: true, record: { ...stored, etag: etagOf(response, 0) } };
+      return { created: true, record: this.recent.remember({ ...stored, etag: etagOf(response, 0) }) };
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
       const existing = await this.getAttachment(record.tenantId, record.attachmentId);
@@ -55,9 +62,12 @@ export class TableStateStore implements StateStore {
     await this.ensureTable();
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(tenantId, attachmentId);
-      return fromEntity(entity);
+      return this.recent.remember(fromEntity(entity));
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (statusOf(error) === 404) {
+        this.recent.forget(tenantId, attachmentId);
+        return undefined;
+      }
       throw error;
     }
   }
@@ -68,12 +78,24 @@ export class TableStateStore implements StateStore {
     mutate: (current: AttachmentRecord) => RecordMutation,
     options: { basedOn?: AttachmentRecord } = {},
   ): Promise<AttachmentRecord | undefined> {
+    // Without the caller's record, the first round starts from the one this store last wrote or read, which saves
+    // a read per step when one process runs an attachment's steps. It is only a guess: the write is etag-guarded, so
+    // a stale guess fails and the next round reads; a decision not to write is only trusted from a fresh read.
+    let guess = options.basedOn?.etag ? undefined : this.recent.get(tenantId, attachmentId);
     for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
       const known = round === 0 && options.basedOn?.etag ? options.basedOn : undefined;
-      const current = known ?? (await this.getAttachment(tenantId, attachmentId));
+      const guessed = guess;
+      guess = undefined;
+      const current = known ?? guessed ?? (await this.getAttachment(tenantId, attachmentId));
       if (!current) return undefined;
       const mutation = mutate(structuredClone(current));
-      if (!mutation) return current;
+      if (!mutation) {
+        if (guessed) {
+          round--;
+          continue;
+        }
+        return current;
+      }
       const events = mutation.events ?? [];
       const next = { ...mutation.record, eventCount: current.eventCount + events.length };
       const actions: TransactionAction[] = [
@@ -82,10 +104,17 @@ export class TableStateStore implements StateStore {
       ];
       try {
         const response = await this.table.submitTransaction(actions);
-        return { ...next, etag: etagOf(response, 0) };
+        return this.recent.remember({ ...next, etag: etagOf(response, 0) });
       } catch (error) {
+        const status = statusOf(error);
+        this.recent.forget(tenantId, attachmentId);
+        // A guess may name a record deleted since: read, as without a guess (the retry does not count as a round).
+        if (guessed && (status === 404 || status === 412 || status === 409)) {
+          round--;
+          continue;
+        }
         // 412: someone else wrote since our read; 409 on an event row: a racing writer took that sequence number.
-        if (statusOf(error) !== 412 && statusOf(error) !== 409) throw error;
+        if (status !== 412 && status !== 409) throw error;
       }
     }
     throw new StateConflictError(`Attachment ${attachmentId} changed under ${MAX_WRITE_ROUNDS} writes in a row.`, {
@@ -118,6 +147,41 @@ export class TableStateStore implements StateStore {
     }
     return events;
   }
+}
+
+/**
+ * The attachments this store last saw, newest last, at most `capacity`. Kept as copies: callers may change the
+ * records they are handed.
+ */
+class RecentRecords {
+  private readonly records = new Map<string, AttachmentRecord>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(tenantId: string, attachmentId: string): AttachmentRecord | undefined {
+    return this.records.get(recordKey(tenantId, attachmentId));
+  }
+
+  /** Returns the record it was given, after keeping a copy. */
+  remember(record: AttachmentRecord): AttachmentRecord {
+    if (this.capacity <= 0 || !record.etag) return record;
+    const key = recordKey(record.tenantId, record.attachmentId);
+    this.records.delete(key);
+    this.records.set(key, structuredClone(record));
+    if (this.records.size > this.capacity) {
+      const oldest = this.records.keys().next();
+      if (!oldest.done) this.records.delete(oldest.value);
+    }
+    return record;
+  }
+
+  forget(tenantId: string, attachmentId: string): void {
+    this.records.delete(recordKey(tenantId, attachmentId));
+  }
+}
+
+function recordKey(tenantId: string, attachmentId: string): string {
+  return `${tenantId}/${attachmentId}`;
 }
 
 function eventActions(
