@@ -10,6 +10,7 @@ import { QueueOutputWriter } from './queueOutputs';
 import { QueueAccounts } from './queueStorage';
 import { QueueWatcher } from './queueWatcher';
 import { resolveFunctions } from './resolveFunctions';
+import { writeStdoutLine } from './stdoutLines';
 
 export interface LocalRunnerOptions {
   /** Folder holding package.json (whose `main` glob names the function files) and host.json. */
@@ -40,10 +41,6 @@ const DEFAULT_HTTP_PORT = 7071;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_STOP_TIMEOUT_IN_MS = 10_000;
 
-function writeToStdout(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
 function urlHostFor(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
@@ -57,7 +54,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   const appRoot = path.resolve(options.appRoot);
   const host = options.host ?? DEFAULT_HOST;
   const stopTimeoutInMs = options.stopTimeoutInMs ?? DEFAULT_STOP_TIMEOUT_IN_MS;
-  const write: LineWriter = timestamped(options.log ?? writeToStdout);
+  const write: LineWriter = timestamped(options.log ?? writeStdoutLine);
 
   const hostSettings = readHostSettings(appRoot);
   const { registrations } = loadFunctionApp({

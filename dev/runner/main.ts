@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 
 import { startLocalRunner } from './localRunner';
 import { applyLocalSettings } from './localSettings';
+import { writeStdoutLine } from './stdoutLines';
 
 /**
  * `node dist/dev/runner/main.js [--app-root <dir>] [--port <n>] [--host <ip>] [--function-key <key>]
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     functionKey: values['function-key'],
     registryModulePath: values['registry-module'] !== undefined ? path.resolve(values['registry-module']) : undefined,
   });
-  process.stdout.write(`Runner ready: ${runner.httpUrl} (${runner.functionNames.length} functions)\n`);
+  writeStdoutLine(`Runner ready: ${runner.httpUrl} (${runner.functionNames.length} functions)`);
 
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     signalled = true;
-    process.stdout.write(`Received ${signal}; stopping.\n`);
+    writeStdoutLine(`Received ${signal}; stopping.`);
     runner.stop().then(
       // Exit explicitly: the storage SDK keeps idle keep-alive sockets that would hold the process open.
       () => process.exit(0),
