@@ -25,6 +25,11 @@ export interface AttachRunResult {
 export interface CriticalPathRun extends AttachRunResult {
   /** Observed end-to-end over the critical path's emulated latencies: per attachment (median, p95) and batch. */
   ratio: { median: number; p95: number; makespan: number };
+  /**
+   * The median ratio no app could beat on this machine with these submission times: step 1 starts no faster than
+   * the measured storage limit allows (see analysis/queueBound.ts). Absent when the storage limit was not measured.
+   */
+  storageBoundRatio?: number;
 }
 
 export interface TargetResult {

@@ -49,9 +49,11 @@ process.on('exit', () => {
  * without polling the API during the measurement.
  */
 export async function startRunner(env: NodeJS.ProcessEnv): Promise<RunnerProcess> {
+  // e.g. BENCH_RUNNER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the app during a bench run.
+  const nodeArgs = (process.env.BENCH_RUNNER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'), '--app-root', APP_ROOT, '--port', '0'],
+    [...nodeArgs, join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'), '--app-root', APP_ROOT, '--port', '0'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];

@@ -42,7 +42,7 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>, sizes: Size
     target: `Critical-path ratio ≤ 1.2 at ${Math.max(...sizes.realisticCounts)} attachments (median end-to-end / emulated critical path)`,
     measured:
       largest && realistic
-        ? `median ${f(largest.ratio.median, 2)} (p95 ${f(largest.ratio.p95, 2)}, batch makespan ${f(largest.ratio.makespan, 2)}); critical path ${realistic.criticalPathMs} ms, end-to-end median ${f(largest.timeline.endToEndMs.median, 0)} ms at ${largest.attachments} attachments`
+        ? `median ${f(largest.ratio.median, 2)} (p95 ${f(largest.ratio.p95, 2)}, batch makespan ${f(largest.ratio.makespan, 2)}); critical path ${realistic.criticalPathMs} ms, end-to-end median ${f(largest.timeline.endToEndMs.median, 0)} ms at ${largest.attachments} attachments${largest.storageBoundRatio !== undefined ? `; best possible on this machine for these submissions (step 1 starts no faster than the storage limit): ${f(largest.storageBoundRatio, 2)}` : ''}`
         : 'not measured',
     pass: largest && largest.timeline.completed > 0 ? largest.ratio.median <= 1.2 : null,
   });

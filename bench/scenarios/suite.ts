@@ -3,6 +3,7 @@ import { functionLoad } from '../analysis/invocations';
 import { lookupCost } from '../analysis/lookup';
 import { ncTraffic } from '../analysis/ncTraffic';
 import { stepOverheads } from '../analysis/overhead';
+import { queueBoundMedianMs } from '../analysis/queueBound';
 import { round } from '../analysis/stats';
 import { storageNeeds } from '../analysis/storageOps';
 import { timeline } from '../analysis/timeline';
@@ -118,8 +119,19 @@ export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor:
   const runs: CriticalPathRun[] = [];
   for (const n of sizes.realisticCounts) {
     await attempt(`realistic latencies x${timeFactor}, ${n} attachment(s)`, async () => {
-      const result = analyse(await runAttachments(shared, batch(`real${n}`, n, sizes, latencies)));
+      const raw = await runAttachments(shared, batch(`real${n}`, n, sizes, latencies));
+      const result = analyse(raw);
       const e2e = result.timeline.endToEndMs;
+      const limit = parts.storage?.needs?.limitAttachmentsPerSecond;
+      const ownPathMs = pathMs - (path['run commands (steps 2-4)'] ?? 0);
+      const bound =
+        limit !== undefined
+          ? queueBoundMedianMs(
+              raw.drive.documents.filter((d) => d.runtimeStatus === 'Completed'),
+              limit,
+              { criticalPathMs: pathMs, ownPathMs },
+            )
+          : Number.NaN;
       runs.push({
         ...result,
         ratio: {
@@ -127,6 +139,7 @@ export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor:
           p95: round(e2e.p95 / pathMs, 2),
           makespan: round(result.timeline.makespanMs / pathMs, 2),
         },
+        ...(Number.isFinite(bound) ? { storageBoundRatio: round(bound / pathMs, 2) } : {}),
       });
     });
   }
