@@ -3,17 +3,21 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { seedRequest } from '../fixtures';
-import { type SecurityStack, startSecurityStack } from './support/securityStack';
+import { type Stack, startStack } from '../support/stack';
 
 const FUNCTION_KEY = `fk-${randomBytes(24).toString('base64url')}`;
 const KEYED = { 'x-functions-key': FUNCTION_KEY };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('access end to end: function key, tenant isolation, unguessable ids', () => {
-  let stack: SecurityStack;
+  let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startSecurityStack({ runnerArgs: ['--function-key', FUNCTION_KEY], defaultHeaders: KEYED });
+    stack = await startStack({
+      runnerArgs: ['--function-key', FUNCTION_KEY],
+      defaultHeaders: KEYED,
+      waitForEndTimeoutInMs: 40_000,
+    });
     for (const id of ['c-0', 'c-1', 'c-2']) {
       const response = await stack.api('POST', '/tenants/contoso/attachments', {
         ...seedRequest(),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { seedRequest } from '../fixtures';
+import { type ApiResponse, base64, type Stack, startStack } from '../support/stack';
 import { withPath } from './support/hostile';
-import { type ApiResponse, base64, type SecurityStack, startSecurityStack } from './support/securityStack';
 
 interface LoggedRequest {
   method: string;
@@ -18,10 +18,10 @@ function targets(response: ApiResponse): string[] {
 }
 
 describe('hostile input end to end (Azurite, the runner, the NC and ARM emulators)', () => {
-  let stack: SecurityStack;
+  let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startSecurityStack();
+    stack = await startStack({ waitForEndTimeoutInMs: 40_000 });
   });
   afterAll(() => stack.stop());
 

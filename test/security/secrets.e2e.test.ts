@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config';
 import { seedRequest } from '../fixtures';
 import { testCa } from '../support/ncEmulator';
+import { type Stack, startStack } from '../support/stack';
 import { leaks, pemBodyFragments, slices } from './support/secrets';
-import { type SecurityStack, startSecurityStack } from './support/securityStack';
 
 const ca = testCa();
 const pemClient = ca.issueClientCertificate('sdn-attach-pem');
@@ -99,11 +99,12 @@ const RUNS: Run[] = [
 ];
 
 describe('secrets stay secret: NC x509 credentials never reach logs, status, lists or rows', () => {
-  let stack: SecurityStack;
+  let stack: Stack;
   const documents: string[] = [];
 
   beforeAll(async () => {
-    stack = await startSecurityStack({
+    stack = await startStack({
+      waitForEndTimeoutInMs: 40_000,
       clientCertificateThumbprints: [pemClient.thumbprint, pfxClient.thumbprint],
       env: (nc) => ({
         NC_DEFAULT_AUTH_MODE: 'x509',

@@ -1,142 +1,197 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { request as httpsRequest } from 'node:https';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { request as httpRequest } from 'node:http';
 
+import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient } from '@azure/storage-queue';
 
-import { ARM_SEED } from '../../dev/arm/seed';
 import { startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite';
-import { startTestNetworkController, testCa } from './ncEmulator';
+import { emulatorRequest, startTestNetworkController, testCa } from './ncEmulator';
+import { callApi, runnerEnvironment, type RunnerProcess, startRunnerProcess } from './runnerProcess';
 
-const APP_ROOT = resolve(__dirname, '..', '..');
+/** Where the Network Controller emulator listens; known only once it runs. */
+export interface NcAddress {
+  baseUrl: string;
+  caCertPem: string;
+}
 
 export interface StackOptions {
-  /** Extra settings for the app (the runner's environment). */
-  env?: Record<string, string>;
+  /**
+   * Extra settings for the runner's environment (they win over the defaults); a function when they must name the NC
+   * emulator, e.g. a second controller at the same address.
+   */
+  env?: Record<string, string> | ((nc: NcAddress) => Record<string, string>);
+  /** Extra command-line arguments for dev/runner/main.js, e.g. `--function-key`. */
+  runnerArgs?: string[];
+  /** Headers every `api` and `rawRequest` call sends unless told otherwise (e.g. the function key). */
+  defaultHeaders?: Record<string, string>;
+  /** Makes the NC emulator refuse clients that do not present one of these certificates. */
+  clientCertificateThumbprints?: string[];
   provisioningDelayInMs?: number;
   runDurationInMs?: number;
+  /** How long `waitForEnd` waits unless told otherwise. */
+  waitForEndTimeoutInMs?: number;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The JSON body; `{}` when the body is empty or not JSON. */
+  body: Record<string, unknown>;
 }
 
 /**
- * The product as `npm start` runs it, on free loopback ports: Azurite and the Network Controller emulator in this
- * process's care, the functions in a runner child process (so a test can stop or kill it by pid).
+ * The product as `npm start` runs it, on free loopback ports: Azurite and the Network Controller and ARM emulators in
+ * this process's care, the functions in a runner child process (so a test can stop or kill it by pid).
  */
 export async function startStack(options: StackOptions = {}) {
   const azurite: RunningAzurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
-  const nc = await startTestNetworkController({ provisioningDelayInMs: options.provisioningDelayInMs ?? 100 });
+  const nc = await startTestNetworkController({
+    provisioningDelayInMs: options.provisioningDelayInMs ?? 100,
+    clientCertificateThumbprints: options.clientCertificateThumbprints,
+  });
   const arm = await startArmEmulator({
     port: 0,
     tls: testCa().issueServerCertificate(['127.0.0.1']),
     runDurationInMs: options.runDurationInMs ?? 150,
   });
+  const ncAddress: NcAddress = { baseUrl: nc.baseUrl, caCertPem: nc.ca.caCertPem };
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    APP_ENVIRONMENT: 'Development',
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: azurite.connectionString,
-    NC_DEFAULT_URL: nc.baseUrl,
-    NC_DEFAULT_CA_PEM: nc.ca.caCertPem,
-    NETWORK_CONTROLLER_POLL_INTERVAL_MS: '100',
-    NETWORK_CONTROLLER_RETRY_DELAY_MS: '50',
-    STEP_INLINE_WAIT_MS: '2000',
-    ARM_ENDPOINT: arm.origin,
-    ARM_CA_PEM: testCa().caCertPem,
-    ARM_AUTH_MODE: 'none',
-    ARC_DEFAULT_SUBSCRIPTION_ID: ARM_SEED.subscriptionId,
-    ARC_DEFAULT_RESOURCE_GROUP: ARM_SEED.resourceGroup,
-    RUN_COMMAND_POLL_INTERVAL_MS: '200',
-    ...options.env,
+    ...runnerEnvironment({
+      storageConnectionString: azurite.connectionString,
+      ncBaseUrl: ncAddress.baseUrl,
+      ncCaCertPem: ncAddress.caCertPem,
+      armOrigin: arm.origin,
+    }),
+    ...(typeof options.env === 'function' ? options.env(ncAddress) : options.env),
   };
+  const defaultHeaders = options.defaultHeaders ?? {};
   const output: string[] = [];
-  let runner: ChildProcess | undefined;
-  let apiUrl = '';
+  let runner: RunnerProcess | undefined;
 
   const startRunner = async () => {
-    const child = spawn(
-      process.execPath,
-      [join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'), '--app-root', APP_ROOT, '--port', '0'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    runner = child;
-    createInterface({ input: child.stderr }).on('line', (line) => output.push(`[stderr] ${line}`));
-    apiUrl = await new Promise<string>((resolveUrl, reject) => {
-      child.once('exit', (code) => reject(new Error(`runner exited (${code ?? 'signal'}):\n${output.join('\n')}`)));
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        output.push(line);
-        const ready = /^Runner ready: (\S+)/.exec(line);
-        if (ready?.[1]) resolveUrl(ready[1]);
-      });
+    runner = await startRunnerProcess({
+      name: 'runner',
+      env,
+      extraArgs: options.runnerArgs,
+      onLine: (line) => output.push(line),
+      outputForErrors: () => output,
     });
   };
 
   const stopRunner = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const child = runner;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
+    await runner?.kill(signal);
   };
+
+  const apiUrl = () => runner?.apiUrl ?? '';
 
   await startRunner();
   const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  const table = (name: string) =>
+    TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true });
 
-  return {
+  const stack = {
     get apiUrl() {
-      return apiUrl;
+      return apiUrl();
     },
     nc,
     arm,
     azurite,
-    async armAdmin(method: string, path: string, body?: unknown): Promise<unknown> {
-      const response = await fetchJson(`${arm.origin}${path}`, method, body);
-      return response;
+    armAdmin(method: string, path: string, body?: unknown): Promise<unknown> {
+      return emulatorRequest(`${arm.origin}${path}`, method, body);
     },
     queues,
     output,
     startRunner,
     stopRunner,
-    async api(method: string, path: string, body?: unknown) {
-      const response = await fetch(`${apiUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-      };
+    /** Whether the runner child is still running (it never exits on bad input). */
+    runnerAlive(): boolean {
+      return runner?.alive ?? false;
     },
-    /** Polls the status URL until the attachment ends (200) or the deadline passes. */
-    async waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 30_000) {
+    async api(method: string, path: string, body?: unknown, headers = defaultHeaders): Promise<ApiResponse> {
+      const { json, ...response } = await callApi(apiUrl(), method, path, body, headers);
+      return { ...response, body: json ?? {} };
+    },
+    /** An HTTP request whose path goes out byte for byte (fetch would normalise `..` and `%2e`). */
+    rawRequest(
+      method: string,
+      rawPath: string,
+      body?: string,
+      headers = defaultHeaders,
+    ): Promise<{ status: number; text: string }> {
+      const url = new URL(apiUrl());
+      return new Promise((resolveResponse, reject) => {
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            method,
+            path: `${url.pathname}${rawPath}`,
+            headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolveResponse({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    /** Polls the status URL until the attachment ends (200) or the deadline passes; returns it with history. */
+    async waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = options.waitForEndTimeoutInMs ?? 30_000) {
       const deadline = Date.now() + timeoutInMs;
       for (;;) {
-        const response = await this.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
+        const response = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
         if (response.status === 200) return response.body;
         if (Date.now() > deadline)
           throw new Error(
-            `attachment still ${JSON.stringify(response.body.runtimeStatus)}:\n${output.slice(-30).join('\n')}`,
+            `attachment ${attachmentId}: ${response.status} ${response.text}\n${output.slice(-30).join('\n')}`,
           );
         await new Promise((r) => setTimeout(r, 100));
       }
     },
+    /** Puts a message on a queue, base64-encoded as the host's queue trigger expects unless `encode` is false. */
     async sendToQueue(queueName: string, message: unknown, encode = true) {
       const queue = queues.getQueueClient(queueName);
       await queue.createIfNotExists();
       const text = typeof message === 'string' ? message : JSON.stringify(message);
-      await queue.sendMessage(encode ? Buffer.from(text).toString('base64') : text);
+      await queue.sendMessage(encode ? base64(text) : text);
     },
-    async peekQueue(queueName: string): Promise<string[]> {
+    /** Message texts on a queue as stored (not decoded); [] when the queue does not exist. */
+    async peekRaw(queueName: string): Promise<string[]> {
       const queue = queues.getQueueClient(queueName);
       if (!(await queue.exists())) return [];
       const peeked = await queue.peekMessages({ numberOfMessages: 32 });
-      return peeked.peekedMessageItems.map((m) => Buffer.from(m.messageText, 'base64').toString('utf8'));
+      return peeked.peekedMessageItems.map((m) => m.messageText);
+    },
+    /** Message texts on a queue, decoded from base64. */
+    async peekQueue(queueName: string): Promise<string[]> {
+      return (await stack.peekRaw(queueName)).map((text) => Buffer.from(text, 'base64').toString('utf8'));
+    },
+    /** Every entity of a table, as stored (empty when the table does not exist yet). */
+    async tableRows(name: string): Promise<Record<string, unknown>[]> {
+      const rows: Record<string, unknown>[] = [];
+      try {
+        for await (const entity of table(name).listEntities<Record<string, unknown>>()) rows.push(entity);
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return [];
+        throw error;
+      }
+      return rows;
+    },
+    /** Waits until `check` passes or the deadline passes; returns the last value. */
+    async eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutInMs = 15_000): Promise<T> {
+      const deadline = Date.now() + timeoutInMs;
+      let value = await read();
+      while (!check(value) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 150));
+        value = await read();
+      }
+      return value;
     },
     async stop() {
       await stopRunner();
@@ -145,27 +200,12 @@ export async function startStack(options: StackOptions = {}) {
       await azurite.stop();
     },
   };
+  return stack;
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
-/** A JSON request to an emulator over HTTPS with the test CA. */
-function fetchJson(url: string, method: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolveBody, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest(
-      url,
-      { method, ca: testCa().caCertPem, headers: data ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolveBody(text ? (JSON.parse(text) as unknown) : undefined);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
+/** Base64 of a UTF-8 text, as the host's queue trigger expects. */
+export function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
 }

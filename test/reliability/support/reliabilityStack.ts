@@ -1,22 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { QueueServiceClient } from '@azure/storage-queue';
 
-import { ARM_SEED } from '../../../dev/arm/seed';
 import { startArmEmulator } from '../../../dev/arm/startArmEmulator';
 import { connectionStringFor, type RunningAzurite, startAzurite } from '../../../dev/azurite';
-import { startTestNetworkController, testCa } from '../../support/ncEmulator';
+import { emulatorRequest, startTestNetworkController, testCa } from '../../support/ncEmulator';
+import { callApi, runnerEnvironment, startRunnerProcess } from '../../support/runnerProcess';
 import { type HttpsFaultProxy, type ProxiedRequest, type ProxyDecision, startHttpsFaultProxy } from './httpsFaultProxy';
 import { type QueueLeaseProxy, startQueueLeaseProxy } from './queueLeaseProxy';
-
-const APP_ROOT = resolve(__dirname, '..', '..', '..');
 
 export interface ReliabilityStackOptions {
   /** Extra settings for the app (every runner's environment). */
@@ -102,21 +97,13 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
   }
 
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    APP_ENVIRONMENT: 'Development',
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: appConnectionString,
-    NC_DEFAULT_URL: `${ncOrigin}/networking/v1`,
-    NC_DEFAULT_CA_PEM: nc.ca.caCertPem,
-    NETWORK_CONTROLLER_POLL_INTERVAL_MS: '100',
-    NETWORK_CONTROLLER_RETRY_DELAY_MS: '50',
+    ...runnerEnvironment({
+      storageConnectionString: appConnectionString,
+      ncBaseUrl: `${ncOrigin}/networking/v1`,
+      ncCaCertPem: nc.ca.caCertPem,
+      armOrigin,
+    }),
     STEP_INLINE_WAIT_MS: '1500',
-    ARM_ENDPOINT: armOrigin,
-    ARM_CA_PEM: testCa().caCertPem,
-    ARM_AUTH_MODE: 'none',
-    ARC_DEFAULT_SUBSCRIPTION_ID: ARM_SEED.subscriptionId,
-    ARC_DEFAULT_RESOURCE_GROUP: ARM_SEED.resourceGroup,
-    RUN_COMMAND_POLL_INTERVAL_MS: '200',
     ...options.env,
   };
 
@@ -128,11 +115,6 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
   /** Starts a runner; `overrides` change settings for this runner only. */
   async function startRunner(overrides: Record<string, string> = {}): Promise<RunnerHandle> {
     const name = `runner-${++runnerCount}`;
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'), '--app-root', APP_ROOT, '--port', '0'],
-      { env: { ...env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
     const listeners = new Set<(line: string) => void>();
     const inFlight = new Map<string, { functionName: string; startedAtInMs: number }>();
     const emit = (line: string) => {
@@ -144,36 +126,26 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
       if (executed?.[1]) inFlight.delete(executed[1]);
       for (const listener of listeners) listener(line);
     };
-    createInterface({ input: child.stderr! }).on('line', (line) => emit(`[stderr] ${line}`));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const apiUrl = await new Promise<string>((resolveUrl, reject) => {
-      child.once('exit', (code) =>
-        reject(new Error(`${name} exited (${code ?? 'signal'}):\n${output.slice(-40).join('\n')}`)),
-      );
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        emit(line);
-        const ready = /^Runner ready: (\S+)/.exec(line);
-        if (ready?.[1]) resolveUrl(ready[1]);
-      });
+    const runner = await startRunnerProcess({
+      name,
+      env: { ...env, ...overrides },
+      onLine: emit,
+      outputForErrors: () => output.slice(-40),
     });
     const handle: RunnerHandle = {
       name,
-      pid: child.pid ?? 0,
-      apiUrl,
+      pid: runner.child.pid ?? 0,
+      apiUrl: runner.apiUrl,
       get alive() {
-        return child.exitCode === null && child.signalCode === null;
+        return runner.alive;
       },
-      exited,
+      exited: runner.exited,
       inFlight,
       onLine(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
-      async kill(signal) {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill(signal);
-        await exited;
-      },
+      kill: (signal) => runner.kill(signal),
     };
     runners.push(handle);
     return handle;
@@ -188,19 +160,9 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
       const runner = via ?? liveRunner();
       try {
         if (!runner) throw new Error('no live runner');
-        const response = await fetch(`${runner.apiUrl}${path}`, {
-          method,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await response.text();
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          parsed = { text };
-        }
-        return { status: response.status, headers: response.headers, body: parsed };
+        const response = await callApi(runner.apiUrl, method, path, body);
+        // Keeps a body that is not JSON visible in the assertions and errors that print it.
+        return { status: response.status, headers: response.headers, body: response.json ?? { text: response.text } };
       } catch (error) {
         if (via || Date.now() > deadline) throw error;
         await sleep(200);
@@ -209,30 +171,6 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
   }
 
   const queues = () => QueueServiceClient.fromConnectionString(directConnectionString);
-
-  async function emulatorCall(origin: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    return new Promise((resolveBody, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest(
-        `${origin}${path}`,
-        { method, ca: testCa().caCertPem, headers: data ? { 'content-type': 'application/json' } : {} },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 500) >= 400) {
-              reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-              return;
-            }
-            resolveBody(text ? (JSON.parse(text) as unknown) : undefined);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
-  }
 
   return {
     env,
@@ -248,8 +186,10 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
     startRunner,
     liveRunner,
     api,
-    ncAdmin: (method: string, path: string, body?: unknown) => emulatorCall(nc.origin, method, path, body),
-    armAdmin: (method: string, path: string, body?: unknown) => emulatorCall(arm.origin, method, path, body),
+    ncAdmin: (method: string, path: string, body?: unknown) =>
+      emulatorRequest(`${nc.origin}${path}`, method, body, { failOnErrorStatus: true }),
+    armAdmin: (method: string, path: string, body?: unknown) =>
+      emulatorRequest(`${arm.origin}${path}`, method, body, { failOnErrorStatus: true }),
     queues,
 
     /** Kills every live runner with SIGKILL. */
