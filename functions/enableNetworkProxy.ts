@@ -2,7 +2,7 @@ import type { AppDeps } from '../shared/deps';
 import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
 import { stepFunctionOptions } from '../shared/hosting/stepFunction';
-import type { StepImplementation } from '../shared/workflow/executeStep';
+import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { enableNetworkProxy } from '../shared/workflow/hostSteps';
 
 const STEP = 'enableNetworkProxy';
@@ -12,4 +12,12 @@ export function enableNetworkProxyStep(app: AppDeps): StepImplementation {
   return (run) => enableNetworkProxy(machineTaskDeps(app), app.config.arm.defaults, run);
 }
 
-registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, enableNetworkProxyStep));
+/** The same step, only looking whether the machine's task is already applied (then it needs no claim). */
+export function enableNetworkProxyProbe(app: AppDeps): StepProbe {
+  return async (run) => {
+    const outcome = await enableNetworkProxy(machineTaskDeps(app), app.config.arm.defaults, run, 'probe');
+    return outcome?.kind === 'succeeded' ? outcome : undefined;
+  };
+}
+
+registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, enableNetworkProxyStep, enableNetworkProxyProbe));

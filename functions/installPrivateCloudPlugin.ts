@@ -2,7 +2,7 @@ import type { AppDeps } from '../shared/deps';
 import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
 import { stepFunctionOptions } from '../shared/hosting/stepFunction';
-import type { StepImplementation } from '../shared/workflow/executeStep';
+import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { installPrivateCloudPlugin } from '../shared/workflow/hostSteps';
 
 const STEP = 'installPrivateCloudPlugin';
@@ -12,4 +12,15 @@ export function installPrivateCloudPluginStep(app: AppDeps): StepImplementation 
   return (run) => installPrivateCloudPlugin(machineTaskDeps(app), app.config.arm.defaults, run);
 }
 
-registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, installPrivateCloudPluginStep));
+/** The same step, only looking whether the machine's task is already applied (then it needs no claim). */
+export function installPrivateCloudPluginProbe(app: AppDeps): StepProbe {
+  return async (run) => {
+    const outcome = await installPrivateCloudPlugin(machineTaskDeps(app), app.config.arm.defaults, run, 'probe');
+    return outcome?.kind === 'succeeded' ? outcome : undefined;
+  };
+}
+
+registerStorageQueueFunction(
+  STEP,
+  stepFunctionOptions(STEP, installPrivateCloudPluginStep, installPrivateCloudPluginProbe),
+);

@@ -1,16 +1,21 @@
 import type { AppDeps } from '../deps';
-import type { StepExecutorDeps, StepImplementation } from '../workflow/executeStep';
+import type { StepExecutorDeps, StepImplementation, StepProbe } from '../workflow/executeStep';
 import type { StepName } from '../workflow/steps';
 
 const BUSY_RECHECK_SLACK_IN_MS = 10_000;
 
 /** Builds the step executor's deps from the app's, with the step implementations the caller supplies. */
-export function executorDeps(app: AppDeps, steps: Partial<Record<StepName, StepImplementation>>): StepExecutorDeps {
+export function executorDeps(
+  app: AppDeps,
+  steps: Partial<Record<StepName, StepImplementation>>,
+  probes: Partial<Record<StepName, StepProbe>> = {},
+): StepExecutorDeps {
   return {
     store: app.store,
     sendDelayed: (queueName, message, delayInMs) =>
       app.queues.send(queueName, message, { visibilityDelayInMs: delayInMs }),
     steps,
+    probes,
     maxDequeueCount: app.config.maxDequeueCount,
     inlineWaitInMs: app.config.step.inlineWaitInMs,
     leaseInMs: app.config.step.leaseInMs,

@@ -2,7 +2,13 @@ import { InvocationContext, output, type StorageQueueFunctionOptions, type Stora
 
 import { STORAGE_CONNECTION_SETTING } from '../config';
 import { type AppDeps, getDeps } from '../deps';
-import { type Delivery, executeStep, type StepExecutorDeps, type StepImplementation } from '../workflow/executeStep';
+import {
+  type Delivery,
+  executeStep,
+  type StepExecutorDeps,
+  type StepImplementation,
+  type StepProbe,
+} from '../workflow/executeStep';
 import { nextStep, stepDefinition, type StepName } from '../workflow/steps';
 import { executorDeps } from './executorDeps';
 
@@ -50,6 +56,7 @@ export function makeStepHandler(step: StepName, deps: () => StepExecutorDeps) {
 export function stepFunctionOptions(
   step: StepName,
   implementation: (app: AppDeps) => StepImplementation,
+  probe?: (app: AppDeps) => StepProbe,
 ): StorageQueueFunctionOptions {
   return {
     queueName: stepDefinition(step).queueName,
@@ -57,7 +64,7 @@ export function stepFunctionOptions(
     extraOutputs: nextStepOutputs(step),
     handler: makeStepHandler(step, () => {
       const app = getDeps();
-      return executorDeps(app, { [step]: implementation(app) });
+      return executorDeps(app, { [step]: implementation(app) }, probe ? { [step]: probe(app) } : {});
     }),
   };
 }

@@ -24,7 +24,15 @@ export interface StateStore {
     record: AttachmentRecord,
     events: Omit<HistoryEvent, 'time'>[],
   ): Promise<{ created: boolean; record: AttachmentRecord }>;
-  getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined>;
+  /**
+   * The stored record. `recent: true` accepts the record this store last wrote or read, which may be stale: only for
+   * a decision that an etag-guarded write confirms afterwards.
+   */
+  getAttachment(
+    tenantId: string,
+    attachmentId: string,
+    options?: { recent?: boolean },
+  ): Promise<AttachmentRecord | undefined>;
   /**
    * Applies `mutate` to the current record until the guarded write wins; undefined when the record is missing.
    * `basedOn`, a record this caller read or wrote with its etag, saves the first read: if it is stale, the write

@@ -58,7 +58,13 @@ export class TableStateStore implements StateStore {
     }
   }
 
-  async getAttachment(tenantId: string, attachmentId: string): Promise<AttachmentRecord | undefined> {
+  async getAttachment(
+    tenantId: string,
+    attachmentId: string,
+    options: { recent?: boolean } = {},
+  ): Promise<AttachmentRecord | undefined> {
+    const recent = options.recent ? this.recent.get(tenantId, attachmentId) : undefined;
+    if (recent) return structuredClone(recent);
     await this.ensureTable();
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(tenantId, attachmentId);

@@ -10,11 +10,18 @@ export type StepImplementation = (
   run: StepRunContext<Record<string, unknown>>,
 ) => Promise<StepOutcome<Record<string, unknown>>>;
 
+/** Answers, changing nothing, with the step's success when it needs no work; undefined otherwise. */
+export type StepProbe = (
+  run: StepRunContext<Record<string, unknown>>,
+) => Promise<Extract<StepOutcome<Record<string, unknown>>, { kind: 'succeeded' }> | undefined>;
+
 export interface StepExecutorDeps {
   store: StateStore;
   /** Sends a message to a queue, visible after a delay (the host's output bindings cannot delay). */
   sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<void>;
   steps: Partial<Record<StepName, StepImplementation>>;
+  /** Side-effect-free checks that can finish a step without running it (steps 2-4: the task is already applied). */
+  probes?: Partial<Record<StepName, StepProbe>>;
   maxDequeueCount: number;
   inlineWaitInMs: number;
   /** How long one delivery owns a step; longer than the function timeout so a live invocation is never doubled. */
@@ -78,6 +85,9 @@ export async function executeStep(
   const { tenantId, attachmentId, step } = message;
   const log = (level: 'info' | 'warn' | 'error', text: string) =>
     delivery.log(level, `[${tenantId}/${attachmentId} ${step} delivery ${delivery.dequeueCount}] ${text}`);
+
+  const probed = await finishByProbe(deps, message, delivery, log);
+  if (probed) return probed;
 
   const claimedAt = deps.nowInMs();
   // Set inside the guarded update, which may run more than once; the last run's decision is the one written.
@@ -258,39 +268,136 @@ export async function executeStep(
     return {};
   }
 
-  const next = nextStep(step);
   const succeeded = outcome;
-  await write((record) => {
-    const state: StepState = {
-      ...unleased(record.steps[step]),
-      status: 'Succeeded',
-      endedTime: doneAt,
-      detail: succeeded.detail,
-    };
-    delete state.checkpoint;
-    delete state.lastError;
-    const result = { ...record.result, ...succeeded.result };
-    const events: Omit<HistoryEvent, 'time'>[] = [{ type: 'StepSucceeded', step, attempt: state.attempts }];
-    if (!next) {
-      events.push({ type: 'Completed' });
-      return {
-        record: { ...endRecord(record, 'Completed', doneAt, state, step), result, lastError: undefined },
-        events,
-      };
-    }
+  await write((record) => succeedStep(record, step, succeeded, doneAt));
+  return finished(step, tenantId, attachmentId, log);
+}
+
+type Succeeded = Extract<StepOutcome<Record<string, unknown>>, { kind: 'succeeded' }>;
+
+/** Records a step's success: the next step becomes current, or the attachment Completed after the last one. */
+function succeedStep(
+  record: AttachmentRecord,
+  step: StepName,
+  succeeded: Succeeded,
+  doneAt: string,
+  startedEvents: Omit<HistoryEvent, 'time'>[] = [],
+): RecordMutation {
+  const next = nextStep(step);
+  const state: StepState = {
+    ...unleased(record.steps[step]),
+    status: 'Succeeded',
+    endedTime: doneAt,
+    detail: succeeded.detail,
+  };
+  delete state.checkpoint;
+  delete state.lastError;
+  delete state.awaitingRecheck;
+  const result = { ...record.result, ...succeeded.result };
+  const events: Omit<HistoryEvent, 'time'>[] = [
+    ...startedEvents,
+    { type: 'StepSucceeded', step, attempt: state.attempts },
+  ];
+  if (!next) {
+    events.push({ type: 'Completed' });
     return {
-      record: {
-        ...record,
-        result,
-        currentStep: next.name,
-        lastUpdatedTime: doneAt,
-        steps: { ...record.steps, [step]: state },
-      },
+      record: { ...endRecord(record, 'Completed', doneAt, state, step), result, lastError: undefined },
       events,
     };
-  });
+  }
+  return {
+    record: {
+      ...record,
+      runtimeStatus: 'Running',
+      result,
+      currentStep: next.name,
+      lastUpdatedTime: doneAt,
+      steps: { ...record.steps, [step]: state },
+    },
+    events,
+  };
+}
+
+function finished(
+  step: StepName,
+  tenantId: string,
+  attachmentId: string,
+  log: (level: 'info', text: string) => void,
+): StepDeliveryResult {
+  const next = nextStep(step);
   log('info', next ? `succeeded; next step ${next.name}` : 'succeeded; attachment Completed');
   return next ? { next: stepMessage(tenantId, attachmentId, next.name) } : {};
+}
+
+/** A step no one has started, on an attachment no one asked to stop: the only kind a probe may finish. */
+function untouched(record: AttachmentRecord, step: StepName): boolean {
+  const state = record.steps[step];
+  return (
+    !isTerminal(record.runtimeStatus) &&
+    record.currentStep === step &&
+    !record.cancelRequested &&
+    state.status === 'Pending' &&
+    state.attempts === 0 &&
+    state.leaseOwner === undefined
+  );
+}
+
+/**
+ * Most deliveries of steps 2-4 find their machine's task already applied. Such a step is finished in one state
+ * write, StepStarted and StepSucceeded together, instead of a claim and then an outcome: the probe changes nothing
+ * anywhere, and the write is etag-guarded and made only if the step is still untouched, so a racing delivery can at
+ * worst make this one fall back to the ordinary path. Undefined when the step was not finished this way.
+ */
+async function finishByProbe(
+  deps: StepExecutorDeps,
+  message: StepMessage,
+  delivery: Delivery,
+  log: (level: 'info' | 'warn' | 'error', text: string) => void,
+): Promise<StepDeliveryResult | undefined> {
+  const { tenantId, attachmentId, step } = message;
+  const probe = deps.probes?.[step];
+  if (!probe || message.recheck !== undefined || message.afterLeaseOf !== undefined) return undefined;
+  const seen = await deps.store.getAttachment(tenantId, attachmentId, { recent: true });
+  if (!seen || !untouched(seen, step)) return undefined;
+  let outcome: Succeeded | undefined;
+  try {
+    outcome = await probe({
+      tenantId,
+      attachmentId,
+      request: seen.request,
+      attempt: 1,
+      result: seen.result,
+      saveCheckpoint: () => Promise.reject(new TypeError('A probe may not save a checkpoint')),
+      inlineWaitInMs: 0,
+      options: {},
+      nowInMs: deps.nowInMs,
+      sleep: deps.sleep,
+      log: (text) => log('info', text),
+    });
+  } catch (error) {
+    // The ordinary path meets the same condition and handles it with retries and a recorded failure.
+    log('info', `probe failed (${toErrorInfo(error).code}); running the step`);
+    return undefined;
+  }
+  if (!outcome) return undefined;
+  const succeeded = outcome;
+  let wrote = false;
+  await deps.store.updateAttachment(
+    tenantId,
+    attachmentId,
+    (record) => {
+      wrote = false;
+      if (!untouched(record, step)) return undefined;
+      wrote = true;
+      const now = iso(deps.nowInMs());
+      const started: StepState = { ...record.steps[step], status: 'Running', attempts: 1, startedTime: now };
+      return succeedStep({ ...record, steps: { ...record.steps, [step]: started } }, step, succeeded, now, [
+        { type: 'StepStarted', step, attempt: 1, dequeueCount: delivery.dequeueCount },
+      ]);
+    },
+    { basedOn: seen },
+  );
+  return wrote ? finished(step, tenantId, attachmentId, log) : undefined;
 }
 
 function unleased(state: StepState): StepState {

@@ -6,7 +6,13 @@ import {
   installPrivateCloudPluginScript,
 } from '../hosts/scripts';
 import type { MachineReference } from './attachRequest';
-import { type MachineTaskCheckpoint, type MachineTaskDeps, runMachineTask } from './machineTask';
+import {
+  type MachineTaskCheckpoint,
+  type MachineTaskDeps,
+  type MachineTaskSpec,
+  reusedMachineTask,
+  runMachineTask,
+} from './machineTask';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
 /** Where machine references without their own subscription or resource group live. */
@@ -32,45 +38,78 @@ export function resolveMachine(reference: MachineReference, defaults: ArcDefault
 
 type Run = StepRunContext<MachineTaskCheckpoint>;
 
+/**
+ * `run` does the step (reusing, waiting for or running the machine's task); `probe` only answers whether the task is
+ * already applied, changing nothing, so the executor can finish such a step without claiming it first.
+ */
+export type HostStepMode = 'run' | 'probe';
+
+type HostStepResult<M extends HostStepMode> = Promise<
+  M extends 'run' ? StepOutcome<MachineTaskCheckpoint> : StepOutcome<MachineTaskCheckpoint> | undefined
+>;
+
+function machineTask<TInput>(
+  deps: MachineTaskDeps,
+  run: Run,
+  spec: MachineTaskSpec<TInput>,
+  mode: HostStepMode,
+): Promise<StepOutcome<MachineTaskCheckpoint> | undefined> {
+  return mode === 'probe' ? reusedMachineTask(deps, run, spec) : runMachineTask(deps, run, spec);
+}
+
 /** Step 2: the metadata proxy on the Hyper-V host that runs the tenant VM. */
-export function enableNetworkProxy(
+export function enableNetworkProxy<M extends HostStepMode = 'run'>(
   deps: MachineTaskDeps,
   defaults: ArcDefaults,
   run: Run,
-): Promise<StepOutcome<MachineTaskCheckpoint>> {
-  return runMachineTask(deps, run, {
+  mode?: M,
+): HostStepResult<M> {
+  const spec = {
     step: 'enableNetworkProxy',
     machine: resolveMachine(run.request.hyperVHost, defaults, 'hyperVHost'),
     subject: '',
     script: enableNetworkProxyScript,
     input: {},
-  });
+  };
+  return machineTask(deps, run, spec, mode ?? 'run') as HostStepResult<M>;
 }
 
 /** Step 3: the Private Cloud plugin for HNS inside the container host VM. */
-export function installPrivateCloudPlugin(
+export function installPrivateCloudPlugin<M extends HostStepMode = 'run'>(
   deps: MachineTaskDeps,
   defaults: ArcDefaults,
   run: Run,
-): Promise<StepOutcome<MachineTaskCheckpoint>> {
-  return runMachineTask(deps, run, {
+  mode?: M,
+): HostStepResult<M> {
+  const spec = {
     step: 'installPrivateCloudPlugin',
     machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
     subject: '',
     script: installPrivateCloudPluginScript,
     input: {},
-  });
+  };
+  return machineTask(deps, run, spec, mode ?? 'run') as HostStepResult<M>;
 }
 
 /**
  * Step 4: the Docker network on the container host VM, on the virtual subnet's prefix, with the subnet's gateway
  * (its first address) unless the request names one.
  */
-export async function createContainerNetwork(
+export function createContainerNetwork<M extends HostStepMode = 'run'>(
   deps: MachineTaskDeps,
   defaults: ArcDefaults,
   run: Run,
-): Promise<StepOutcome<MachineTaskCheckpoint>> {
+  mode?: M,
+): HostStepResult<M> {
+  return containerNetwork(deps, defaults, run, mode ?? 'run') as HostStepResult<M>;
+}
+
+async function containerNetwork(
+  deps: MachineTaskDeps,
+  defaults: ArcDefaults,
+  run: Run,
+  mode: HostStepMode,
+): Promise<StepOutcome<MachineTaskCheckpoint> | undefined> {
   const subnet = run.result.subnet;
   if (!subnet) {
     throw new StepError('The virtual subnet is unknown: step 1 did not record it.', {
@@ -80,14 +119,15 @@ export async function createContainerNetwork(
   }
   const { name, driver, gateway } = run.request.network;
   const input = { networkName: name, driver, subnet: subnet.addressPrefix, gateway: gateway ?? subnet.gateway };
-  const outcome = await runMachineTask(deps, run, {
+  const spec = {
     step: 'createContainerNetwork',
     machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
     subject: name,
     script: ensureContainerNetworkScript,
     input,
-  });
-  if (outcome.kind !== 'succeeded') return outcome;
+  };
+  const outcome = await machineTask(deps, run, spec, mode);
+  if (outcome?.kind !== 'succeeded') return outcome;
   const scriptResult = (outcome.detail.scriptResult ?? {}) as { network?: { id?: unknown } };
   const networkId = scriptResult.network?.id;
   return {

@@ -6,6 +6,7 @@ import {
   executeStep,
   type StepExecutorDeps,
   type StepImplementation,
+  type StepProbe,
 } from '../../../shared/workflow/executeStep';
 import { stepMessage } from '../../../shared/workflow/messages';
 import { newAttachmentRecord } from '../../../shared/workflow/records';
@@ -329,5 +330,81 @@ describe('executeStep', () => {
     const t = setup(succeed);
     await expect(executeStep(t.deps, stepMessage(TENANT, 'nope', STEP), t.delivery())).resolves.toEqual({});
     expect(t.logs.some((l) => l.includes('no such attachment'))).toBe(true);
+  });
+});
+
+describe('executeStep with a probe (a step that may need no work)', () => {
+  const STEP2 = 'enableNetworkProxy';
+  const reused: StepProbe = () => Promise.resolve({ kind: 'succeeded', result: {}, detail: { reused: true } } as const);
+
+  async function atStep2(t: ReturnType<typeof setup>) {
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: {
+        ...r,
+        runtimeStatus: 'Running',
+        currentStep: STEP2,
+        steps: { ...r.steps, [STEP]: { status: 'Succeeded', attempts: 1 } },
+      },
+    }));
+  }
+
+  it('finishes an untouched step in one state write, with its start and success in the history', async () => {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return succeed({} as never);
+    });
+    t.deps.steps = { [STEP2]: t.deps.steps[STEP] };
+    t.deps.probes = { [STEP2]: reused };
+    await atStep2(t);
+    const writes = t.store.writes;
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP2), t.delivery());
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'installPrivateCloudPlugin'));
+    expect(runs).toBe(0);
+    expect(t.store.writes - writes).toBe(1);
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.steps[STEP2]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { reused: true } });
+    expect(record?.steps[STEP2].leaseOwner).toBeUndefined();
+    const history = (await t.store.listHistory(TENANT, ID)).map((e) => `${e.type} ${e.step ?? ''}`.trim());
+    expect(history.slice(-2)).toEqual([`StepStarted ${STEP2}`, `StepSucceeded ${STEP2}`]);
+  });
+
+  it.each([
+    ['the probe finds work to do', () => Promise.resolve(undefined), undefined, 1],
+    ['the probe fails', () => Promise.reject(new Error('storage down')), undefined, 1],
+    ['cancellation was asked for', reused, 'cancel', 0],
+    ['another delivery holds the step', reused, 'leased', 0],
+  ] as const)('runs the ordinary path when %s', async (_, probe, condition, expectedRuns) => {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return succeed({} as never);
+    });
+    t.deps.steps = { [STEP2]: t.deps.steps[STEP] };
+    t.deps.probes = { [STEP2]: probe };
+    await atStep2(t);
+    if (condition === 'cancel')
+      await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, cancelRequested: true } }));
+    if (condition === 'leased')
+      await t.store.updateAttachment(TENANT, ID, (r) => ({
+        record: {
+          ...r,
+          steps: {
+            ...r.steps,
+            [STEP2]: {
+              status: 'Running',
+              attempts: 1,
+              leaseOwner: 'other',
+              leaseExpiresAtInMs: Date.parse('2027-01-01'),
+            },
+          },
+        },
+      }));
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP2), t.delivery());
+    expect(runs).toBe(expectedRuns);
+    const status = (await t.store.getAttachment(TENANT, ID))?.runtimeStatus;
+    expect(status).toBe(condition === 'cancel' ? 'Canceled' : 'Running');
+    if (condition === 'leased') expect(t.logs.some((l) => l.includes('busy (held by other)'))).toBe(true);
   });
 });
