@@ -1,7 +1,10 @@
 import type { AttachmentRecord, HistoryEvent, RuntimeStatus } from '../workflow/records';
 
+/** A history event to add; its time is the write's unless it happened earlier (a step started before its write). */
+export type NewHistoryEvent = Omit<HistoryEvent, 'time'> & { time?: string };
+
 /** What a mutation of a record decides: the new record and the events to add, or no write at all. */
-export type RecordMutation = { record: AttachmentRecord; events?: Omit<HistoryEvent, 'time'>[] } | undefined;
+export type RecordMutation = { record: AttachmentRecord; events?: NewHistoryEvent[] } | undefined;
 
 export interface ListAttachmentsOptions {
   runtimeStatus?: readonly RuntimeStatus[];

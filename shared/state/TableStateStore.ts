@@ -8,7 +8,7 @@ import {
 
 import { StateConflictError } from '../errors';
 import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
-import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from './StateStore';
+import type { AttachmentPage, ListAttachmentsOptions, NewHistoryEvent, RecordMutation, StateStore } from './StateStore';
 import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 const KIND_ATTACHMENT = 'attachment';
@@ -193,7 +193,7 @@ function recordKey(tenantId: string, attachmentId: string): string {
 function eventActions(
   record: AttachmentRecord,
   firstSequence: number,
-  events: Omit<HistoryEvent, 'time'>[],
+  events: NewHistoryEvent[],
   time: string,
 ): TransactionAction[] {
   return events.map((event, index) => [

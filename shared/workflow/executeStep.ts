@@ -1,5 +1,5 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
-import type { RecordMutation, StateStore } from '../state/StateStore';
+import type { NewHistoryEvent, RecordMutation, StateStore } from '../state/StateStore';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
 import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
 import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
@@ -281,7 +281,7 @@ function succeedStep(
   step: StepName,
   succeeded: Succeeded,
   doneAt: string,
-  startedEvents: Omit<HistoryEvent, 'time'>[] = [],
+  startedEvents: NewHistoryEvent[] = [],
 ): RecordMutation {
   const next = nextStep(step);
   const state: StepState = {
@@ -294,10 +294,7 @@ function succeedStep(
   delete state.lastError;
   delete state.awaitingRecheck;
   const result = { ...record.result, ...succeeded.result };
-  const events: Omit<HistoryEvent, 'time'>[] = [
-    ...startedEvents,
-    { type: 'StepSucceeded', step, attempt: state.attempts },
-  ];
+  const events: NewHistoryEvent[] = [...startedEvents, { type: 'StepSucceeded', step, attempt: state.attempts }];
   if (!next) {
     events.push({ type: 'Completed' });
     return {
@@ -357,6 +354,8 @@ async function finishByProbe(
   const { tenantId, attachmentId, step } = message;
   const probe = deps.probes?.[step];
   if (!probe || message.recheck !== undefined || message.afterLeaseOf !== undefined) return undefined;
+  // The step starts now, whatever time its one write happens at.
+  const startedTime = iso(deps.nowInMs());
   const seen = await deps.store.getAttachment(tenantId, attachmentId, { recent: true });
   if (!seen || !untouched(seen, step)) return undefined;
   let outcome: Succeeded | undefined;
@@ -389,11 +388,14 @@ async function finishByProbe(
       wrote = false;
       if (!untouched(record, step)) return undefined;
       wrote = true;
-      const now = iso(deps.nowInMs());
-      const started: StepState = { ...record.steps[step], status: 'Running', attempts: 1, startedTime: now };
-      return succeedStep({ ...record, steps: { ...record.steps, [step]: started } }, step, succeeded, now, [
-        { type: 'StepStarted', step, attempt: 1, dequeueCount: delivery.dequeueCount },
-      ]);
+      const started: StepState = { ...record.steps[step], status: 'Running', attempts: 1, startedTime };
+      return succeedStep(
+        { ...record, steps: { ...record.steps, [step]: started } },
+        step,
+        succeeded,
+        iso(deps.nowInMs()),
+        [{ type: 'StepStarted', step, attempt: 1, dequeueCount: delivery.dequeueCount, time: startedTime }],
+      );
     },
     { basedOn: seen },
   );

@@ -366,7 +366,12 @@ describe('executeStep with a probe (a step that may need no work)', () => {
     const record = await t.store.getAttachment(TENANT, ID);
     expect(record?.steps[STEP2]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { reused: true } });
     expect(record?.steps[STEP2].leaseOwner).toBeUndefined();
-    const history = (await t.store.listHistory(TENANT, ID)).map((e) => `${e.type} ${e.step ?? ''}`.trim());
+    // Its start is when the delivery began, not when its one write happened, so its duration is measured.
+    const { startedTime, endedTime } = record?.steps[STEP2] ?? {};
+    expect(Date.parse(endedTime ?? '') - Date.parse(startedTime ?? '')).toBeGreaterThan(0);
+    const events = await t.store.listHistory(TENANT, ID);
+    expect(events.find((e) => e.type === 'StepStarted' && e.step === STEP2)?.time).toBe(startedTime);
+    const history = events.map((e) => `${e.type} ${e.step ?? ''}`.trim());
     expect(history.slice(-2)).toEqual([`StepStarted ${STEP2}`, `StepSucceeded ${STEP2}`]);
   });
 
