@@ -28,7 +28,16 @@ export interface MachineTaskRecord {
 }
 
 export interface MachineTaskStore {
-  getTask(machine: MachineRef, task: string, subject: string): Promise<MachineTaskRecord | undefined>;
+  /**
+   * The stored record. `appliedWithinInMs` accepts an Applied record this store read or wrote at most that long ago
+   * instead of reading: for reuse decisions, which already accept an Applied record as old as the reuse window.
+   */
+  getTask(
+    machine: MachineRef,
+    task: string,
+    subject: string,
+    options?: { appliedWithinInMs?: number },
+  ): Promise<MachineTaskRecord | undefined>;
   /**
    * Writes the record if the stored one still has `expectedEtag` (undefined: only if none exists). Returns the
    * stored record, or undefined when another writer got there first.

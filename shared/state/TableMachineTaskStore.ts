@@ -6,8 +6,13 @@ import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 /** Machine task records in Azure Table Storage, one JSON document per row, etag-guarded. */
 export class TableMachineTaskStore implements MachineTaskStore {
   private readonly ensureTable: () => Promise<void>;
+  /** Applied records as last read or written, with when: few (a row per machine and task), so no bound needed. */
+  private readonly applied = new Map<string, { record: MachineTaskRecord; seenAtInMs: number }>();
 
-  constructor(private readonly table: TableClient) {
+  constructor(
+    private readonly table: TableClient,
+    private readonly nowInMs: () => number = () => Date.now(),
+  ) {
     this.ensureTable = lazyTableCreation(table);
   }
 
@@ -19,16 +24,36 @@ export class TableMachineTaskStore implements MachineTaskStore {
     machine: MachineTaskRecord['machine'],
     task: string,
     subject: string,
+    options: { appliedWithinInMs?: number } = {},
   ): Promise<MachineTaskRecord | undefined> {
-    await this.ensureTable();
     const { partitionKey, rowKey } = machineTaskKeys(machine, task, subject);
+    const key = `${partitionKey}/${rowKey}`;
+    const seen = this.applied.get(key);
+    if (
+      seen &&
+      options.appliedWithinInMs !== undefined &&
+      this.nowInMs() - seen.seenAtInMs <= options.appliedWithinInMs
+    ) {
+      return structuredClone(seen.record);
+    }
+    await this.ensureTable();
     try {
       const entity = await this.table.getEntity<{ document: string }>(partitionKey, rowKey);
-      return { ...(JSON.parse(entity.document) as MachineTaskRecord), etag: entity.etag };
+      return this.remember(key, { ...(JSON.parse(entity.document) as MachineTaskRecord), etag: entity.etag });
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (statusOf(error) === 404) {
+        this.applied.delete(key);
+        return undefined;
+      }
       throw error;
     }
+  }
+
+  private remember(key: string, record: MachineTaskRecord): MachineTaskRecord {
+    if (record.status === 'Applied')
+      this.applied.set(key, { record: structuredClone(record), seenAtInMs: this.nowInMs() });
+    else this.applied.delete(key);
+    return record;
   }
 
   async putTask(record: MachineTaskRecord, expectedEtag: string | undefined): Promise<MachineTaskRecord | undefined> {
@@ -42,10 +67,13 @@ export class TableMachineTaskStore implements MachineTaskStore {
         expectedEtag === undefined
           ? await this.table.createEntity(entity)
           : await this.table.updateEntity(entity, 'Replace', { etag: expectedEtag });
-      return { ...document, etag: response.etag };
+      return this.remember(`${partitionKey}/${rowKey}`, { ...document, etag: response.etag });
     } catch (error) {
       const status = statusOf(error);
-      if (status === 409 || status === 412) return undefined;
+      if (status === 409 || status === 412) {
+        this.applied.delete(`${partitionKey}/${rowKey}`);
+        return undefined;
+      }
       throw error;
     }
   }

@@ -36,6 +36,8 @@ export interface MachineTaskCheckpoint extends Record<string, unknown> {
 }
 
 const MAX_CLAIM_ROUNDS = 5;
+/** How old an Applied record seen by this process a probe may take instead of reading the row again. */
+const RECENTLY_APPLIED_IN_MS = 5_000;
 /** Margin over the script's own timeout before another attachment may take an abandoned run over. */
 const LEASE_MARGIN_IN_MS = 5 * 60_000;
 
@@ -129,7 +131,11 @@ export async function reusedMachineTask<TInput>(
   spec: MachineTaskSpec<TInput>,
 ): Promise<StepOutcome<MachineTaskCheckpoint> | undefined> {
   const inputHash = deps.stableUuid(JSON.stringify(spec.input));
-  const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
+  // An Applied record seen in the last few seconds is as good as a fresh read for a reuse that accepts one as old as
+  // the reuse window; attachments arriving together then read the row once, not once each.
+  const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject, {
+    appliedWithinInMs: Math.min(RECENTLY_APPLIED_IN_MS, deps.reuseForInMs),
+  });
   if (!current || !isReusable(deps, spec, inputHash, current, run.nowInMs(), undefined)) return undefined;
   run.log(
     `${spec.machine.machineName}: ${spec.script.name} v${spec.script.version} already applied; reusing its result`,
