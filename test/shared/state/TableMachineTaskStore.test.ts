@@ -1,30 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { type RunningAzurite, startAzurite } from '../../../dev/azurite';
 import type { MachineTaskRecord } from '../../../shared/state/MachineTaskStore';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableMachineTaskStore } from '../../../shared/state/TableMachineTaskStore';
+import { useAzurite } from '../../support/azurite';
 
 const MACHINE = {
   subscriptionId: '00000000-0000-0000-0000-000000000000',
   resourceGroup: 'sdn-lab',
   machineName: 'HV01',
 };
-let azurite: RunningAzurite;
+const azurite = useAzurite();
 let tableNumber = 0;
-
-beforeAll(async () => {
-  azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
-}, 30_000);
-
-afterAll(async () => {
-  await azurite?.stop();
-});
 
 /** A store on a fresh table, its clock under the test's control, and the table reads it makes. */
 function store() {
   tableNumber += 1;
-  const table = tableClientFrom(azurite.connectionString, `machinetasks${Date.now() % 100_000}x${tableNumber}`);
+  const table = tableClientFrom(azurite.connectionString(), `machinetasks${Date.now() % 100_000}x${tableNumber}`);
   const reads: string[] = [];
   table.pipeline.addPolicy({
     name: 'count',

@@ -1,29 +1,21 @@
 import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { type RunningAzurite, startAzurite } from '../../../dev/azurite';
 import type { RecordMutation } from '../../../shared/state/StateStore';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableStateStore } from '../../../shared/state/TableStateStore';
 import { type AttachmentRecord, newAttachmentRecord } from '../../../shared/workflow/records';
 import { acceptedSeedRequest } from '../../fixtures';
+import { useAzurite } from '../../support/azurite';
 
 const TENANT = 'tenant-a';
-let azurite: RunningAzurite;
+const azurite = useAzurite();
 let tableNumber = 0;
-
-beforeAll(async () => {
-  azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
-}, 30_000);
-
-afterAll(async () => {
-  await azurite?.stop();
-});
 
 /** Counts the table requests a store makes, by HTTP method (GET = a read, POST $batch = a transaction). */
 function countingTable(name: string): { table: TableClient; requests: string[] } {
   const requests: string[] = [];
-  const table = tableClientFrom(azurite.connectionString, name);
+  const table = tableClientFrom(azurite.connectionString(), name);
   table.pipeline.addPolicy({
     name: 'count',
     sendRequest: (request, next) => {
@@ -64,7 +56,7 @@ describe('TableStateStore guarded writes from the record it last saw', () => {
     const name = freshTableName();
     const { table, requests } = countingTable(name);
     const mine = new TableStateStore(table);
-    const other = new TableStateStore(tableClientFrom(azurite.connectionString, name));
+    const other = new TableStateStore(tableClientFrom(azurite.connectionString(), name));
     await created(mine, 'att-2');
     await other.updateAttachment(TENANT, 'att-2', (record) => ({
       record: { ...record, cancelRequested: true },
@@ -86,8 +78,8 @@ describe('TableStateStore guarded writes from the record it last saw', () => {
 
   it('does not trust a decision not to write that was made on a remembered record', async () => {
     const name = freshTableName();
-    const mine = new TableStateStore(tableClientFrom(azurite.connectionString, name));
-    const other = new TableStateStore(tableClientFrom(azurite.connectionString, name));
+    const mine = new TableStateStore(tableClientFrom(azurite.connectionString(), name));
+    const other = new TableStateStore(tableClientFrom(azurite.connectionString(), name));
     await created(mine, 'att-3');
     await other.updateAttachment(TENANT, 'att-3', (record) => ({ record: { ...record, cancelRequested: true } }));
     const result = await mine.updateAttachment(TENANT, 'att-3', (record) =>
@@ -98,14 +90,14 @@ describe('TableStateStore guarded writes from the record it last saw', () => {
 
   it('reports a record deleted since it was remembered as missing', async () => {
     const name = freshTableName();
-    const mine = new TableStateStore(tableClientFrom(azurite.connectionString, name));
+    const mine = new TableStateStore(tableClientFrom(azurite.connectionString(), name));
     await created(mine, 'att-4');
-    await tableClientFrom(azurite.connectionString, name).deleteEntity(TENANT, 'att-4');
+    await tableClientFrom(azurite.connectionString(), name).deleteEntity(TENANT, 'att-4');
     expect(await mine.updateAttachment(TENANT, 'att-4', touch('2026-11-28T10:00:04.000Z'))).toBeUndefined();
   });
 
   it('keeps its own copies: changing a returned record does not change the next write', async () => {
-    const store = new TableStateStore(tableClientFrom(azurite.connectionString, freshTableName()));
+    const store = new TableStateStore(tableClientFrom(azurite.connectionString(), freshTableName()));
     const record = await created(store, 'att-5');
     record.steps.addIpConfigurations.attempts = 99;
     const seen: number[] = [];
