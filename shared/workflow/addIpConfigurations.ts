@@ -246,7 +246,15 @@ async function followOperation(
       await run.saveCheckpoint(withoutOperation(checkpoint));
       throw new RemoteServiceError(
         failure?.message ?? `Network Controller could not provision NIC ${checkpoint.nicId}.`,
-        { source: 'NetworkController', code, retryable: code === 'RetryableError', target: checkpoint.nicId },
+        {
+          source: 'NetworkController',
+          code,
+          // Followed through the NIC (no operation URL, or a redelivery that did not keep it), a Failed state says
+          // nothing of why: it may be another writer's transient failure, so the NIC is written again, within the
+          // bounded retries, as with the controller's own RetryableError.
+          retryable: code === 'RetryableError' || !operation.url,
+          target: checkpoint.nicId,
+        },
       );
     }
     const elapsedInMs = run.nowInMs() - operation.startedAtInMs;

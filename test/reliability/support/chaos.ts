@@ -147,20 +147,22 @@ export async function crashDuringSteps(
   while (!options.done() && Date.now() < deadline) {
     const wanted = steps.filter((s) => !killedMid.has(s));
     if (wanted.length === 0 && extra <= 0) break;
-    // The earliest step not yet hit first (step 1 is only under way early on), any missing one after a while.
-    const all = new Set(wanted.length > 0 ? wanted : steps);
-    const targets = new Set(wanted.slice(0, 1).length > 0 ? wanted.slice(0, 1) : steps);
-    const widenAt = Date.now() + 3_000;
+    // Any step not yet hit, the rarest first: steps 2-4 are long only while a machine's script runs (most of their
+    // deliveries reuse an applied task in a few milliseconds), step 1 is long whenever a NIC write is followed.
+    const targets = new Set(wanted.length > 0 ? wanted : steps);
     const runner = stack.liveRunner() ?? (await stack.startRunner());
     let started: { step: string; id: string } | undefined;
     while (!started && !options.done() && Date.now() < deadline && runner.alive) {
-      if (Date.now() > widenAt) for (const step of all) targets.add(step);
-      const candidate = [...runner.inFlight].find(([, v]) => targets.has(v.functionName));
+      const candidates = [...runner.inFlight].filter(([, v]) => targets.has(v.functionName));
+      const candidate =
+        candidates.find(([, v]) => v.functionName !== steps[0]) ?? (candidates.length > 0 ? candidates[0] : undefined);
       if (candidate) started = { step: candidate[1].functionName, id: candidate[0] };
-      else await sleep(10);
+      else await sleep(5);
     }
     if (!started) continue;
-    const delayInMs = Math.floor(Math.random() * (options.maxDelayInMs ?? 150));
+    // Host-step invocations that run a script are followed inline for a second or so; step 1's last longer.
+    const maxDelayInMs = options.maxDelayInMs ?? (started.step === steps[0] ? 150 : 50);
+    const delayInMs = Math.floor(Math.random() * maxDelayInMs);
     await sleep(delayInMs);
     if (options.mayKill && !options.mayKill()) {
       await sleep(100);
