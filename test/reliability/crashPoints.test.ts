@@ -4,17 +4,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { NetworkInterface } from '../../shared/networkController/resources';
 import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
-import { seedRequest } from '../fixtures';
 import type { ProxiedRequest, ProxyDecision } from './support/httpsFaultProxy';
-import { compactHistory, type MachineSnapshot, type StatusDocument } from './support/invariants';
+import { type MachineSnapshot } from './support/invariants';
+import { expectCompleted, expectNicHoldsOnce, labOf } from './support/lab';
 import type { QueueRequestInfo } from './support/queueLeaseProxy';
 import { type ReliabilityStack, startReliabilityStack } from './support/reliabilityStack';
-
-interface LoggedRequest {
-  method: string;
-  path: string;
-  status: number;
-}
 
 const STEP_LEASE_MS = 2_000;
 /** A dead runner's messages come back this long after the kill: after the step lease, as the 10-minute lease would. */
@@ -29,6 +23,7 @@ const LEASE_SECONDS = STEP_LEASE_MS / 1000 + 1;
  */
 describe('crash points', () => {
   let stack: ReliabilityStack;
+  const { request, waitForEnd, nic, ncLog, machine } = labOf(() => stack);
   type Hook = (request: ProxiedRequest) => ProxyDecision | undefined;
   let ncHook: Hook | undefined;
   let armHook: Hook | undefined;
@@ -92,43 +87,16 @@ describe('crash points', () => {
     stack.queueProxy.addRule({ match, action: 'hold', times: 1, onMatch: () => crash() });
   }
 
-  const request = (attachmentId: string, overrides: Partial<AttachRequestInput> = {}): AttachRequestInput => ({
-    ...seedRequest(),
-    attachmentId,
-    ...overrides,
-  });
   async function submit(tenantId: string, body: AttachRequestInput): Promise<void> {
     const answer = await stack.api('POST', `/tenants/${tenantId}/attachments`, body);
     expect(answer.status).toBe(202);
   }
-  async function waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 30_000): Promise<StatusDocument> {
-    const deadline = Date.now() + timeoutInMs;
-    for (;;) {
-      const answer = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
-      if (answer.status === 200 || Date.now() > deadline) return answer.body as unknown as StatusDocument;
-      await sleep(150);
-    }
-  }
-  const nic = async (id: string) =>
-    (await stack.ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface;
   const appliedNicWrites = async () =>
-    ((await stack.ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[]).filter(
-      (r) => r.method === 'PUT' && /networkInterfaces/i.test(r.path) && r.status < 300,
-    );
-  const machine = async (name: string) =>
-    (await stack.armAdmin('GET', `/_emulator/machines/${name}`)) as MachineSnapshot;
+    (await ncLog()).filter((r) => r.method === 'PUT' && /networkInterfaces/i.test(r.path) && r.status < 300);
   const runsOf = (m: MachineSnapshot, script: string) => m.scriptRuns.filter((r) => r.script === script).length;
-  const expectCompleted = (doc: StatusDocument) =>
-    expect(doc.runtimeStatus, `${doc.lastError?.code ?? ''} ${compactHistory(doc)}`).toBe('Completed');
 
-  function expectNicHoldsOnce(n: NetworkInterface, wanted: string[]): void {
-    const held = n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
-    for (const address of wanted)
-      expect(
-        held.filter((a) => a === address),
-        address,
-      ).toHaveLength(1);
-    expect(new Set(held).size).toBe(held.length);
+  function expectNicWrittenOnce(n: NetworkInterface, wanted: string[]): void {
+    expectNicHoldsOnce(n, wanted);
     expect(n.properties.provisioningState).toBe('Succeeded');
   }
 
@@ -140,7 +108,7 @@ describe('crash points', () => {
     );
     await recover();
     expectCompleted(await waitForEnd('cp', 'cp-put'));
-    expectNicHoldsOnce(await nic('ContainerHostVM1_Net0'), ['192.168.1.101', '192.168.1.102', '192.168.1.103']);
+    expectNicWrittenOnce(await nic('ContainerHostVM1_Net0'), ['192.168.1.101', '192.168.1.102', '192.168.1.103']);
     expect(await appliedNicWrites()).toHaveLength(1);
   });
 
@@ -152,7 +120,7 @@ describe('crash points', () => {
     );
     await recover();
     expectCompleted(await waitForEnd('cp', 'cp-op'));
-    expectNicHoldsOnce(await nic('ContainerHostVM1_Net0'), ['192.168.1.111', '192.168.1.112']);
+    expectNicWrittenOnce(await nic('ContainerHostVM1_Net0'), ['192.168.1.111', '192.168.1.112']);
     expect(await appliedNicWrites()).toHaveLength(1);
   });
 

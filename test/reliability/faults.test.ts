@@ -2,24 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import type { NetworkInterface } from '../../shared/networkController/resources';
 import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
-import { seedRequest } from '../fixtures';
-import { compactHistory, type MachineSnapshot, type StatusDocument } from './support/invariants';
+import { compactHistory } from './support/invariants';
+import { expectCompleted, expectNicHoldsOnce, labOf } from './support/lab';
 import { type ReliabilityStack, startReliabilityStack } from './support/reliabilityStack';
-
-interface LoggedRequest {
-  method: string;
-  path: string;
-  status: number;
-}
 
 /**
  * Single faults, one at a time, each with the outcome it must have: the transient ones end Completed with every
- * address once and every service restarted once; two of them expose bugs the random scenarios hit.
+ * address once and every service restarted once; the last two are the faults that exposed (now fixed) bugs.
  */
 describe('single faults', () => {
   let stack: ReliabilityStack;
+  const { request, waitForEnd, nic, ncLog, machine } = labOf(() => stack);
 
   beforeAll(async () => {
     stack = await startReliabilityStack({
@@ -39,37 +33,8 @@ describe('single faults', () => {
     await stack.armAdmin('POST', '/_emulator/reset');
   });
 
-  const request = (attachmentId: string, overrides: Partial<AttachRequestInput> = {}): AttachRequestInput => ({
-    ...seedRequest(),
-    attachmentId,
-    ...overrides,
-  });
   async function submit(tenantId: string, body: AttachRequestInput): Promise<void> {
     expect((await stack.api('POST', `/tenants/${tenantId}/attachments`, body)).status).toBe(202);
-  }
-  async function waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 30_000): Promise<StatusDocument> {
-    const deadline = Date.now() + timeoutInMs;
-    for (;;) {
-      const answer = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
-      if (answer.status === 200 || Date.now() > deadline) return answer.body as unknown as StatusDocument;
-      await sleep(150);
-    }
-  }
-  const expectCompleted = (doc: StatusDocument) =>
-    expect(doc.runtimeStatus, `${doc.lastError?.code ?? ''} ${compactHistory(doc)}`).toBe('Completed');
-  const ncLog = async () => (await stack.ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[];
-  const nic = async (id: string) =>
-    (await stack.ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface;
-  const machine = async (name: string) =>
-    (await stack.armAdmin('GET', `/_emulator/machines/${name}`)) as MachineSnapshot;
-  function expectNicHoldsOnce(n: NetworkInterface, wanted: string[]): void {
-    const held = n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
-    for (const address of wanted)
-      expect(
-        held.filter((a) => a === address),
-        address,
-      ).toHaveLength(1);
-    expect(new Set(held).size).toBe(held.length);
   }
 
   it('a NIC write whose answer is lost to the client timeout still lands once', async () => {

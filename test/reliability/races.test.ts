@@ -4,17 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { NetworkInterface } from '../../shared/networkController/resources';
 import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
-import { seedRequest } from '../fixtures';
-import type { StatusDocument } from './support/invariants';
+import { labOf } from './support/lab';
 import { type ReliabilityStack, type RunnerHandle, startReliabilityStack } from './support/reliabilityStack';
-
-interface LoggedRequest {
-  method: string;
-  path: string;
-  status: number;
-  clientRequestId: string | null;
-  ifMatch: string | null;
-}
 
 /**
  * Races between attachments, within one host (the NIC write batcher) and between two hosts (two runner processes
@@ -23,6 +14,10 @@ interface LoggedRequest {
  */
 describe('races', () => {
   let stack: ReliabilityStack;
+  const lab = labOf(() => stack);
+  const { request, nic, ncLog } = lab;
+  // Two runners and a busy NIC make these slower than the other focused tests.
+  const waitForEnd = (tenantId: string, attachmentId: string) => lab.waitForEnd(tenantId, attachmentId, 40_000);
   let one: RunnerHandle;
   let two: RunnerHandle;
   /** NICs whose reads reach the app late (read at once, answered 600 ms later): a stale read when it arrives. */
@@ -68,27 +63,12 @@ describe('races', () => {
     });
   });
 
-  const request = (attachmentId: string, overrides: Partial<AttachRequestInput>): AttachRequestInput => ({
-    ...seedRequest(),
-    attachmentId,
-    ...overrides,
-  });
   const submit = (tenantId: string, body: AttachRequestInput, via: RunnerHandle) =>
     stack.api('POST', `/tenants/${tenantId}/attachments`, body, via);
 
-  async function waitForEnd(tenantId: string, attachmentId: string, timeoutInMs = 40_000): Promise<StatusDocument> {
-    const deadline = Date.now() + timeoutInMs;
-    for (;;) {
-      const answer = await stack.api('GET', `/tenants/${tenantId}/attachments/${attachmentId}?showHistory=true`);
-      if (answer.status === 200 || Date.now() > deadline) return answer.body as unknown as StatusDocument;
-      await sleep(150);
-    }
-  }
-  const nic = async (id: string) =>
-    (await stack.ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface;
   const addresses = (n: NetworkInterface) => n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
   const nicWrites = async (id: string) =>
-    ((await stack.ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[]).filter(
+    (await ncLog()).filter(
       (r) => r.method === 'PUT' && r.path.toLowerCase() === `/networking/v1/networkinterfaces/${id.toLowerCase()}`,
     );
   /** Which runner ran step 1 of an attachment (from the runners' logs). */
