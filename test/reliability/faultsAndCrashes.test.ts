@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ArmChaosStats } from './support/chaos';
 import type { ReliabilityStack } from './support/reliabilityStack';
-import { describeResult, runScenario, startChaosStack } from './support/scenario';
+import { printResult, runScenario, startChaosStack } from './support/scenario';
 
 /**
  * The issue's first property: 50 attachments across 10 tenants (submitted in waves, so work is under way for the
@@ -36,14 +36,7 @@ describe('faults and crashes: 50 attachments across 10 tenants', () => {
       pauseBetweenKillsInMs: 2_000,
       endTimeoutInMs: 240_000,
     });
-    console.log(describeResult(result));
-    if (result.report.problems.length > 0)
-      console.log(
-        result.log
-          .filter((l) => !l.includes('getAttachment'))
-          .slice(-80)
-          .join('\n'),
-      );
+    printResult(result, 80);
     expect(result.report.problems).toEqual([]);
     // Each of the four steps lost a runner mid-invocation at least once.
     expect(new Set(result.kills.filter((k) => k.midInvocation).map((k) => k.step)).size).toBe(4);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ArmChaosStats } from './support/chaos';
 import type { ReliabilityStack } from './support/reliabilityStack';
-import { describeResult, runScenario, startChaosStack } from './support/scenario';
+import { printResult, runScenario, startChaosStack } from './support/scenario';
 
 /**
  * The issue's full size: 50 attachments across 10 tenants under random emulator faults (about a fifth of the calls,
@@ -54,15 +54,7 @@ describe.skipIf(!SOAK)('soak: 50 attachments across 10 tenants, faults, crashes 
         pauseBetweenKillsInMs: 3_000,
         endTimeoutInMs: 9 * 60_000,
       });
-      console.log(describeResult(result));
-      if (result.report.problems.length > 0) {
-        console.log(
-          result.log
-            .filter((l) => !l.includes('getAttachment'))
-            .slice(-150)
-            .join('\n'),
-        );
-      }
+      printResult(result, 150);
       expect(result.report.problems).toEqual([]);
       expect(new Set(result.kills.filter((k) => k.midInvocation).map((k) => k.step)).size).toBe(4);
       expect(result.azuriteRestarts).toBe(2);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ArmChaosStats } from './support/chaos';
 import type { ReliabilityStack } from './support/reliabilityStack';
-import { describeResult, runScenario, startChaosStack } from './support/scenario';
+import { printResult, runScenario, startChaosStack } from './support/scenario';
 
 /**
  * The same workload and end-state checks as faultsAndCrashes.test.ts, with Azurite (on disk, on fixed ports so the
@@ -30,14 +30,7 @@ describe('storage restart: 12 attachments across 4 tenants with Azurite restarte
       downForInMs: 2_500,
       endTimeoutInMs: 150_000,
     });
-    console.log(describeResult(result));
-    if (result.report.problems.length > 0)
-      console.log(
-        result.log
-          .filter((l) => !l.includes('getAttachment'))
-          .slice(-80)
-          .join('\n'),
-      );
+    printResult(result, 80);
     expect(result.azuriteRestarts).toBe(2);
     expect(result.report.problems).toEqual([]);
   }, 200_000);

@@ -242,6 +242,18 @@ export async function runScenario(
 }
 
 /** A compact account of a scenario for the test output. */
+/** Prints the scenario's summary, and the end of the runners' log (status reads left out) when a check failed. */
+export function printResult(result: ScenarioResult, logTailLines: number): void {
+  console.log(describeResult(result));
+  if (result.report.problems.length === 0) return;
+  console.log(
+    result.log
+      .filter((l) => !l.includes('getAttachment'))
+      .slice(-logTailLines)
+      .join('\n'),
+  );
+}
+
 export function describeResult(result: ScenarioResult): string {
   const kills = result.kills.map(
     (k) =>
