@@ -1,5 +1,7 @@
 import type { AppDeps } from '../deps';
 import type { MachineTaskDeps } from '../workflow/machineTask';
+import { stepMessage } from '../workflow/messages';
+import { stepDefinition } from '../workflow/steps';
 
 /** The machine-task deps of steps 2-4, from the app's. */
 export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
@@ -9,5 +11,10 @@ export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
     stableUuid: app.stableUuid,
     reuseForInMs: app.config.machineTasks.reuseForInMs,
     pollIntervalInMs: app.config.arm.pollIntervalInMs,
+    wake: (waiter) =>
+      app.queues.send(
+        stepDefinition(waiter.step).queueName,
+        stepMessage(waiter.tenantId, waiter.attachmentId, waiter.step, waiter.recheck),
+      ),
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '../errors';
 import type { MachineRef } from '../hosts/machineRef';
+import type { StepName } from '../workflow/steps';
 
 /**
  * What was done to one machine, per task (a script and its subject): steps 2 and 3 configure a machine, not an
@@ -43,6 +44,23 @@ export interface MachineTaskStore {
    * stored record, or undefined when another writer got there first.
    */
   putTask(record: MachineTaskRecord, expectedEtag: string | undefined): Promise<MachineTaskRecord | undefined>;
+  /**
+   * Notes that an attachment's step waits for this task's run to end, so the run's owner can wake it instead of
+   * the waiter polling. Idempotent; a waiter parked again with a newer re-check number gets a row of its own.
+   */
+  addWaiter(machine: MachineRef, task: string, subject: string, waiter: TaskWaiter): Promise<void>;
+  /** The waiters noted for this task, oldest re-check first. */
+  listWaiters(machine: MachineRef, task: string, subject: string): Promise<TaskWaiter[]>;
+  /** Forgets these waiters (once woken); waiters that are already gone are skipped. */
+  removeWaiters(machine: MachineRef, task: string, subject: string, waiters: readonly TaskWaiter[]): Promise<void>;
+}
+
+/** A step parked until a machine task's run ends; `recheck` is the number the waking message must carry. */
+export interface TaskWaiter {
+  tenantId: string;
+  attachmentId: string;
+  step: StepName;
+  recheck: number;
 }
 
 /** Table keys: one partition per machine, one row per task and subject; keys may not hold `/\#?`. */
@@ -51,5 +69,20 @@ export function machineTaskKeys(machine: MachineRef, task: string, subject: stri
   return {
     partitionKey: `${safe(machine.subscriptionId)}~${safe(machine.resourceGroup)}~${safe(machine.machineName)}`,
     rowKey: `${task}~${safe(subject)}`,
+  };
+}
+
+/** Waiter rows sit in the task's partition, right after its row: `<task row key>~waiter~<tenant>~<attachment>~<n>`. */
+export function taskWaiterKeys(machine: MachineRef, task: string, subject: string, waiter?: TaskWaiter) {
+  const { partitionKey, rowKey } = machineTaskKeys(machine, task, subject);
+  const prefix = `${rowKey}~waiter~`;
+  // Tenant and attachment ids are letters, digits, "-" and "_" (validated at the door): key-safe, case kept.
+  return {
+    partitionKey,
+    prefix,
+    rowKey:
+      waiter === undefined
+        ? prefix
+        : `${prefix}${waiter.tenantId}~${waiter.attachmentId}~${waiter.step}~${String(waiter.recheck).padStart(6, '0')}`,
   };
 }

@@ -1,6 +1,13 @@
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
-import { machineTaskKeys, type MachineTaskRecord, type MachineTaskStore } from './MachineTaskStore';
+import type { StepName } from '../workflow/steps';
+import {
+  machineTaskKeys,
+  type MachineTaskRecord,
+  type MachineTaskStore,
+  type TaskWaiter,
+  taskWaiterKeys,
+} from './MachineTaskStore';
 import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 /** Machine task records in Azure Table Storage, one JSON document per row, etag-guarded. */
@@ -77,4 +84,71 @@ export class TableMachineTaskStore implements MachineTaskStore {
       throw error;
     }
   }
+
+  async addWaiter(machine: MachineTaskRecord['machine'], task: string, subject: string, waiter: TaskWaiter) {
+    await this.ensureTable();
+    const { partitionKey, rowKey } = taskWaiterKeys(machine, task, subject, waiter);
+    await this.table.upsertEntity(
+      {
+        partitionKey,
+        rowKey,
+        tenantId: waiter.tenantId,
+        attachmentId: waiter.attachmentId,
+        step: waiter.step,
+        recheck: waiter.recheck,
+      },
+      'Replace',
+    );
+  }
+
+  async listWaiters(machine: MachineTaskRecord['machine'], task: string, subject: string): Promise<TaskWaiter[]> {
+    await this.ensureTable();
+    const { partitionKey, prefix } = taskWaiterKeys(machine, task, subject);
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${prefix} and RowKey lt ${prefix + '\u007f'}`;
+    const waiters: TaskWaiter[] = [];
+    const rows = this.table.listEntities<{ tenantId: string; attachmentId: string; step: string; recheck: number }>({
+      queryOptions: { filter, select: ['tenantId', 'attachmentId', 'step', 'recheck'] },
+    });
+    for await (const row of rows) {
+      waiters.push({
+        tenantId: row.tenantId,
+        attachmentId: row.attachmentId,
+        step: row.step as StepName,
+        recheck: Number(row.recheck),
+      });
+    }
+    return waiters.sort((a, b) => a.recheck - b.recheck);
+  }
+
+  async removeWaiters(
+    machine: MachineTaskRecord['machine'],
+    task: string,
+    subject: string,
+    waiters: readonly TaskWaiter[],
+  ): Promise<void> {
+    if (waiters.length === 0) return;
+    await this.ensureTable();
+    const keys = waiters.map((waiter) => taskWaiterKeys(machine, task, subject, waiter));
+    // One partition: up to 100 deletes per entity-group transaction. A transaction fails whole when one row is
+    // already gone (another owner woke it too); those few are then deleted one by one.
+    for (let start = 0; start < keys.length; start += MAX_TRANSACTION_ACTIONS) {
+      const chunk = keys.slice(start, start + MAX_TRANSACTION_ACTIONS);
+      const actions: TransactionAction[] = chunk.map(({ partitionKey, rowKey }) => [
+        'delete',
+        { partitionKey, rowKey },
+      ]);
+      try {
+        await this.table.submitTransaction(actions);
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+        for (const { partitionKey, rowKey } of chunk) {
+          await this.table.deleteEntity(partitionKey, rowKey).catch((deleteError: unknown) => {
+            if (statusOf(deleteError) !== 404) throw deleteError;
+          });
+        }
+      }
+    }
+  }
 }
+
+const MAX_TRANSACTION_ACTIONS = 100;

@@ -220,7 +220,12 @@ export async function executeStep(
     outcome = await implementation(run);
     // A remote operation that will be done sooner than this invocation's wait budget is looked at again here:
     // a delayed message costs a queue round trip and at least a second of visibility delay.
-    while (outcome.kind === 'waiting' && deps.nowInMs() + outcome.checkAfterInMs <= claimedAt + deps.inlineWaitInMs) {
+    // A step parked on another invocation's work is woken by it; waiting here would only hold a slot.
+    while (
+      outcome.kind === 'waiting' &&
+      outcome.park === undefined &&
+      deps.nowInMs() + outcome.checkAfterInMs <= claimedAt + deps.inlineWaitInMs
+    ) {
       await deps.sleep(outcome.checkAfterInMs);
       run.checkpoint = outcome.checkpoint;
       outcome = await implementation(run);
@@ -259,12 +264,21 @@ export async function executeStep(
       },
       events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
     }));
+    // Parked only once the waiting state is stored: a wake-up that arrives sooner would find the step still held
+    // by this invocation and be set aside. Its re-check number is the one the stored state expects.
+    const parked = waiting.park ? await waiting.park(recheck) : false;
+    const delayInMs = waiting.park && !parked ? 0 : waiting.checkAfterInMs;
     await deps.sendDelayed(
       stepDefinition(step).queueName,
       stepMessage(tenantId, attachmentId, step, recheck),
-      outcome.checkAfterInMs,
+      delayInMs,
     );
-    log('info', `waiting (${outcome.message}); re-check ${recheck} in ${outcome.checkAfterInMs} ms`);
+    log(
+      'info',
+      parked
+        ? `waiting (${waiting.message}); parked until woken, re-check ${recheck} in ${delayInMs} ms at the latest`
+        : `waiting (${waiting.message}); re-check ${recheck} in ${delayInMs} ms`,
+    );
     return {};
   }
 

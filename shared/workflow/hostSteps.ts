@@ -65,7 +65,7 @@ export function enableNetworkProxy<M extends HostStepMode = 'run'>(
   mode?: M,
 ): HostStepResult<M> {
   const spec = {
-    step: 'enableNetworkProxy',
+    step: 'enableNetworkProxy' as const,
     machine: resolveMachine(run.request.hyperVHost, defaults, 'hyperVHost'),
     subject: '',
     script: enableNetworkProxyScript,
@@ -82,7 +82,7 @@ export function installPrivateCloudPlugin<M extends HostStepMode = 'run'>(
   mode?: M,
 ): HostStepResult<M> {
   const spec = {
-    step: 'installPrivateCloudPlugin',
+    step: 'installPrivateCloudPlugin' as const,
     machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
     subject: '',
     script: installPrivateCloudPluginScript,
@@ -120,7 +120,7 @@ async function containerNetwork(
   const { name, driver, gateway } = run.request.network;
   const input = { networkName: name, driver, subnet: subnet.addressPrefix, gateway: gateway ?? subnet.gateway };
   const spec = {
-    step: 'createContainerNetwork',
+    step: 'createContainerNetwork' as const,
     machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
     subject: name,
     script: ensureContainerNetworkScript,

@@ -9,7 +9,8 @@ import {
   startRemoteRun,
 } from '../hosts/remoteRun';
 import type { HostScript } from '../hosts/scripts';
-import type { MachineTaskRecord, MachineTaskStore } from '../state/MachineTaskStore';
+import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../state/MachineTaskStore';
+import type { StepName } from './steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
 export interface MachineTaskDeps {
@@ -19,10 +20,12 @@ export interface MachineTaskDeps {
   /** How long an Applied record is trusted before the (idempotent, self-verifying) script runs again. */
   reuseForInMs: number;
   pollIntervalInMs: number;
+  /** Sends a parked step the re-check that continues it (the task it waited for ended). */
+  wake(waiter: TaskWaiter): Promise<void>;
 }
 
 export interface MachineTaskSpec<TInput> {
-  step: string;
+  step: StepName;
   machine: MachineRef;
   /** The task's subject on that machine ('' for whole-machine tasks, the network name for step 4). */
   subject: string;
@@ -36,6 +39,14 @@ export interface MachineTaskCheckpoint extends Record<string, unknown> {
 }
 
 const MAX_CLAIM_ROUNDS = 5;
+/**
+ * How long a step parked on another attachment's run waits at most before looking for itself: the owner wakes it
+ * when the run ends, so this only matters when that wake-up was lost (the owner died between its record and the
+ * wake-up); its lease then runs out and the next look takes over.
+ */
+const PARKED_RECHECK_IN_MS = 60_000;
+/** Wake-ups sent at once when a run ends. */
+const WAKE_CONCURRENCY = 16;
 /** How old an Applied record seen by this process a probe may take instead of reading the row again. */
 const RECENTLY_APPLIED_IN_MS = 5_000;
 /** Margin over the script's own timeout before another attachment may take an abandoned run over. */
@@ -68,6 +79,8 @@ export async function runMachineTask<TInput>(
       run.log(
         `${spec.machine.machineName}: ${spec.script.name} v${spec.script.version} already applied; reusing its result`,
       );
+      // Our own run, recorded by a delivery that died before it woke the others: wake them now.
+      if (sameAttachment(current.appliedBy, me)) await wakeWaiters(deps, spec, run);
       return succeeded(spec, current, true);
     }
     const heldByOther =
@@ -76,11 +89,25 @@ export async function runMachineTask<TInput>(
       !(current.owner.tenantId === me.tenantId && current.owner.attachmentId === me.attachmentId) &&
       (current.leaseExpiresAtInMs ?? 0) > now;
     if (heldByOther && current.owner) {
+      const owner = current.owner;
       return {
         kind: 'waiting',
-        checkpoint: { waitingFor: current.owner },
-        checkAfterInMs: deps.pollIntervalInMs,
-        message: `${spec.machine.machineName} is being configured for ${current.owner.tenantId}/${current.owner.attachmentId}`,
+        checkpoint: { waitingFor: owner },
+        checkAfterInMs: Math.min(PARKED_RECHECK_IN_MS, Math.max(0, (current.leaseExpiresAtInMs ?? 0) - now)),
+        message: `${spec.machine.machineName} is being configured for ${owner.tenantId}/${owner.attachmentId}`,
+        park: async (recheck) => {
+          const waiter = { ...me, step: spec.step, recheck };
+          await deps.tasks.addWaiter(spec.machine, spec.step, spec.subject, waiter);
+          // The owner wakes the waiters it finds after recording its outcome; one that recorded it before our row
+          // existed did not see us, so look once more (the other order is covered by the owner's look).
+          const latest = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
+          const parked =
+            latest?.status === 'Running' &&
+            sameAttachment(latest.owner, owner) &&
+            (latest.leaseExpiresAtInMs ?? 0) > run.nowInMs();
+          if (!parked) await deps.tasks.removeWaiters(spec.machine, spec.step, spec.subject, [waiter]);
+          return parked;
+        },
       };
     }
     const claimed = await deps.tasks.putTask(
@@ -137,6 +164,8 @@ export async function reusedMachineTask<TInput>(
     appliedWithinInMs: Math.min(RECENTLY_APPLIED_IN_MS, deps.reuseForInMs),
   });
   if (!current || !isReusable(deps, spec, inputHash, current, run.nowInMs(), undefined)) return undefined;
+  // Applied by this attachment: a redelivery of the run's owner, which still has the waiters to wake.
+  if (sameAttachment(current.appliedBy, { tenantId: run.tenantId, attachmentId: run.attachmentId })) return undefined;
   run.log(
     `${spec.machine.machineName}: ${spec.script.name} v${spec.script.version} already applied; reusing its result`,
   );
@@ -177,6 +206,19 @@ async function follow<TInput>(
   try {
     progress = await advance();
   } catch (error) {
+    // A finished run command is deleted: a redelivery of the delivery that recorded it (and died before finishing
+    // the step) finds it gone, and the record says how it went.
+    if (isKnownError(error) && error.code === 'RunCommandNotFound') {
+      const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
+      if (
+        current &&
+        sameAttachment(current.appliedBy, me) &&
+        isReusable(deps, spec, inputHash, current, run.nowInMs(), me)
+      ) {
+        await wakeWaiters(deps, spec, run);
+        return succeeded(spec, current, false);
+      }
+    }
     // The failed run is gone (deleted or never started): a redelivery claims the machine again with a new attempt.
     await run.saveCheckpoint({});
     // Release the machine so a waiting attachment can try; the error itself goes to the executor.
@@ -187,6 +229,11 @@ async function follow<TInput>(
       leaseExpiresAtInMs: undefined,
       lastError: isKnownError(error) ? error.toErrorInfo() : toErrorInfo(error),
     }));
+    // The waiters look again and one of them tries the machine itself; a lost wake-up only costs them the safety
+    // re-check, so it must not hide this run's own error.
+    await wakeWaiters(deps, spec, run).catch((wakeError: unknown) =>
+      run.log(`could not wake the attachments waiting on ${spec.machine.machineName}: ${String(wakeError)}`),
+    );
     throw error;
   }
   if (progress.status === 'running') {
@@ -213,7 +260,37 @@ async function follow<TInput>(
   run.log(
     `${spec.machine.machineName}: ${spec.script.name} v${progress.handle.scriptVersion} exited ${progress.exitCode}`,
   );
+  await wakeWaiters(deps, spec, run);
   return succeeded(spec, applied, false);
+}
+
+function sameAttachment(
+  a: { tenantId: string; attachmentId: string } | undefined,
+  b: { tenantId: string; attachmentId: string },
+): boolean {
+  return a !== undefined && a.tenantId === b.tenantId && a.attachmentId === b.attachmentId;
+}
+
+/**
+ * Sends every step parked on this task its re-check, then forgets them. Called after the task's outcome is
+ * recorded; a crash in between leaves the rows, and the owner's redelivery wakes them again (a duplicate re-check
+ * is dropped by the step).
+ */
+async function wakeWaiters<TInput>(
+  deps: MachineTaskDeps,
+  spec: MachineTaskSpec<TInput>,
+  run: StepRunContext<MachineTaskCheckpoint>,
+): Promise<void> {
+  const waiters = await deps.tasks.listWaiters(spec.machine, spec.step, spec.subject);
+  if (waiters.length === 0) return;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(WAKE_CONCURRENCY, waiters.length) }, async () => {
+      while (next < waiters.length) await deps.wake(waiters[next++]!);
+    }),
+  );
+  await deps.tasks.removeWaiters(spec.machine, spec.step, spec.subject, waiters);
+  run.log(`${spec.machine.machineName}: woke ${waiters.length} attachment step(s) waiting for ${spec.script.name}`);
 }
 
 /** Updates the machine's task record (etag-guarded, re-read on a lost race); this attachment is its owner. */

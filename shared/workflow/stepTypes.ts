@@ -25,4 +25,16 @@ export interface StepRunContext<C extends Record<string, unknown>> {
 
 export type StepOutcome<C extends Record<string, unknown>> =
   | { kind: 'succeeded'; result: AttachmentResult; detail: Record<string, unknown> }
-  | { kind: 'waiting'; checkpoint: C; checkAfterInMs: number; message: string };
+  | {
+      kind: 'waiting';
+      checkpoint: C;
+      /** When to look again; for a parked step, the safety net in case the wake-up never comes. */
+      checkAfterInMs: number;
+      message: string;
+      /**
+       * Set when the step waits for something another invocation will finish (another attachment's run on the same
+       * machine): instead of polling, the executor parks the step once its waiting state is stored, and whoever
+       * finishes that work sends the re-check. Resolves false when the wait ended meanwhile (look again at once).
+       */
+      park?: (recheck: number) => Promise<boolean>;
+    };

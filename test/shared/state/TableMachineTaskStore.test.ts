@@ -79,4 +79,42 @@ describe('TableMachineTaskStore', () => {
     await tasks.getTask(MACHINE, 'enableNetworkProxy', '', { appliedWithinInMs: 5_000 });
     expect(reads.length).toBe(before + 1);
   });
+
+  describe('waiters', () => {
+    const waiter = (attachmentId: string, recheck: number) => ({
+      tenantId: 'contoso',
+      attachmentId,
+      step: 'enableNetworkProxy' as const,
+      recheck,
+    });
+
+    it('keeps each parked step under its task only, oldest re-check first, and the task row untouched', async () => {
+      const { tasks } = store();
+      const running = await tasks.putTask(record('Running'), undefined);
+      await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter('a2', 3));
+      await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter('a1', 1));
+      // Idempotent: the same waiter noted twice is one row.
+      await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter('a1', 1));
+      // Another task on the same machine, and another subject of the same task, keep their own.
+      await tasks.addWaiter(MACHINE, 'installPrivateCloudPlugin', '', waiter('a3', 1));
+      await tasks.addWaiter(MACHINE, 'enableNetworkProxy', 'other', waiter('a4', 1));
+
+      expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', '')).toEqual([waiter('a1', 1), waiter('a2', 3)]);
+      expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', 'other')).toEqual([waiter('a4', 1)]);
+      expect((await tasks.getTask(MACHINE, 'enableNetworkProxy', ''))?.etag).toBe(running?.etag);
+    });
+
+    it('removes the woken waiters, skipping rows already gone, and keeps one parked again meanwhile', async () => {
+      const { tasks } = store();
+      for (let i = 0; i < 120; i++) await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter(`a${i}`, 1));
+      const woken = await tasks.listWaiters(MACHINE, 'enableNetworkProxy', '');
+      expect(woken).toHaveLength(120);
+      // a0 parked again with its next re-check after the owner listed it; a1 was removed by another waker.
+      await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter('a0', 2));
+      await tasks.removeWaiters(MACHINE, 'enableNetworkProxy', '', [waiter('a1', 1)]);
+
+      await tasks.removeWaiters(MACHINE, 'enableNetworkProxy', '', woken);
+      expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', '')).toEqual([waiter('a0', 2)]);
+    });
+  });
 });

@@ -196,6 +196,49 @@ describe('executeStep', () => {
     expect(record?.steps[STEP].checkpoint).toBeUndefined();
   });
 
+  it.each([
+    ['parks it and keeps only the safety re-check', true, 60_000],
+    ['re-checks at once when the wait ended before the step parked', false, 0],
+  ])('a step waiting on another invocation’s work: %s, without waiting inline', async (_, parks, expectedDelayInMs) => {
+    let calls = 0;
+    const parkedWith: { recheck: number; stored: unknown }[] = [];
+    const t = setup(
+      () => {
+        calls++;
+        return Promise.resolve({
+          kind: 'waiting',
+          checkpoint: { waitingFor: 'other' },
+          checkAfterInMs: 60_000,
+          message: 'HV01 is being configured for another attachment',
+          park: async (recheck: number) => {
+            // The waiting state is stored before the step parks: a wake-up sent now must find it.
+            parkedWith.push({ recheck, stored: (await t.store.getAttachment(TENANT, ID))?.steps[STEP] });
+            return parks;
+          },
+        });
+      },
+      { inlineWaitInMs: 300_000 },
+    );
+    await seed(t.store);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+
+    expect(calls).toBe(1);
+    expect(parkedWith).toEqual([
+      {
+        recheck: 1,
+        stored: expect.objectContaining({ awaitingRecheck: 1, checkpoint: { waitingFor: 'other' } }) as unknown,
+      },
+    ]);
+    expect((parkedWith[0]?.stored as { leaseOwner?: string }).leaseOwner).toBeUndefined();
+    expect(t.delayed).toEqual([
+      {
+        queueName: 'step-add-ip-configurations',
+        message: stepMessage(TENANT, ID, STEP, 1),
+        delayInMs: expectedDelayInMs,
+      },
+    ]);
+  });
+
   it('leaves a step alone while another live invocation holds it, and looks again after the holder is done', async () => {
     let runs = 0;
     const t = setup(async (run) => {
