@@ -18,6 +18,8 @@ export interface AzuriteOptions {
   debugLogPath?: string;
   /** How long to wait for all three services to listen; default 20 s. */
   startTimeoutInMs?: number;
+  /** Extra Node.js flags for the Azurite process, e.g. `--cpu-prof` when profiling the storage emulator. */
+  nodeArgs?: readonly string[];
 }
 
 export interface RunningAzurite {
@@ -131,7 +133,7 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
   const startTimeoutInMs = options.startTimeoutInMs ?? DEFAULT_START_TIMEOUT_IN_MS;
   // It is also the child's cwd, which must exist for spawn to succeed.
   if (options.location !== undefined) mkdirSync(options.location, { recursive: true });
-  const child = spawn(process.execPath, [azuriteBinPath(), ...buildArgs(options)], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), azuriteBinPath(), ...buildArgs(options)], {
     // Without --location Azurite may still drop files (e.g. a debug log default) into its cwd; keep them out of the repo.
     cwd: options.location ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -81,7 +81,10 @@ export function criticalPath(latencies: Latencies): Record<string, number> {
 /** Runs every part; a part that fails is recorded and the others still run. */
 export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor: number): Promise<Parts> {
   const parts: Parts = { zeroLatency: [], lookup: [], errors: [], quietWaits: [] };
+  // BENCH_ONLY='zero latency, 1000' runs just the parts whose name contains it (profiling; not a full report).
+  const only = process.env.BENCH_ONLY;
   const attempt = async (part: string, work: () => Promise<void>): Promise<void> => {
+    if (only !== undefined && !part.includes(only)) return;
     // The machine may be shared (another session's tests): let a burst of other work pass before each part.
     const quiet = await waitForQuietMachine(sizes.quietWaitPerPartMs);
     parts.quietWaits.push({ part, ...quiet });
