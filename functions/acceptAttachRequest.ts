@@ -71,7 +71,9 @@ registerStorageQueueFunction('acceptAttachRequest', {
     const app = getDeps();
     return {
       ...submitDeps(app),
-      sendToPoison: (message) => app.queues.send(poisonQueueOf(ATTACH_REQUESTS_QUEUE), message),
+      sendToPoison: async (message) => {
+        await app.queues.send(poisonQueueOf(ATTACH_REQUESTS_QUEUE), message);
+      },
     };
   }),
 });

@@ -15,7 +15,7 @@ import { TableStateStore } from './state/TableStateStore';
 export interface AppDeps {
   config: AppConfig;
   store: StateStore;
-  queues: Pick<QueueSender, 'send'>;
+  queues: Pick<QueueSender, 'send' | 'delete'>;
   networkController(name: string): ControllerAccess;
   machineTasks: MachineTaskStore;
   runCommands: RunCommandClient;

@@ -14,6 +14,7 @@ export function executorDeps(
     store: app.store,
     sendDelayed: (queueName, message, delayInMs) =>
       app.queues.send(queueName, message, { visibilityDelayInMs: delayInMs }),
+    deleteUnreceived: (queueName, receipt) => app.queues.delete(queueName, receipt),
     steps,
     probes,
     maxDequeueCount: app.config.maxDequeueCount,

@@ -11,10 +11,11 @@ export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
     stableUuid: app.stableUuid,
     reuseForInMs: app.config.machineTasks.reuseForInMs,
     pollIntervalInMs: app.config.arm.pollIntervalInMs,
-    wake: (waiter) =>
-      app.queues.send(
+    wake: async (waiter) => {
+      await app.queues.send(
         stepDefinition(waiter.step).queueName,
         stepMessage(waiter.tenantId, waiter.attachmentId, waiter.step, waiter.recheck),
-      ),
+      );
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
+import type { SentMessageReceipt } from '../hosting/QueueSender';
 import type { NewHistoryEvent, RecordMutation, StateStore } from '../state/StateStore';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
 import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
@@ -18,7 +19,9 @@ export type StepProbe = (
 export interface StepExecutorDeps {
   store: StateStore;
   /** Sends a message to a queue, visible after a delay (the host's output bindings cannot delay). */
-  sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<void>;
+  sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<SentMessageReceipt | void>;
+  /** Deletes a message this app sent and nobody has received yet; false when it was received or is gone. */
+  deleteUnreceived?(queueName: string, receipt: SentMessageReceipt): Promise<boolean>;
   steps: Partial<Record<StepName, StepImplementation>>;
   /** Side-effect-free checks that can finish a step without running it (steps 2-4: the task is already applied). */
   probes?: Partial<Record<StepName, StepProbe>>;
@@ -95,12 +98,14 @@ export async function executeStep(
     verdict: 'run' | 'duplicate' | 'stale' | 'superseded' | 'busy' | 'canceled' | 'missing';
     reEmit?: StepMessage;
     holder?: { owner: string; expiresAtInMs: number };
+    safetyRecheck?: SentMessageReceipt;
   } = { verdict: 'missing' };
   const claimed = await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
     const state = record.steps[step];
     decision.verdict = 'run';
     decision.reEmit = undefined;
     decision.holder = undefined;
+    decision.safetyRecheck = undefined;
     if (isTerminal(record.runtimeStatus)) return void (decision.verdict = 'stale');
     // A holder that let go wrote its outcome, and its own message (the next step's, a re-check, or the queue's
     // redelivery after a retryable failure) carries the attachment on.
@@ -159,6 +164,8 @@ export async function executeStep(
       leaseExpiresAtInMs: claimedAt + deps.leaseInMs,
     };
     delete nextState.awaitingRecheck;
+    delete nextState.safetyRecheck;
+    decision.safetyRecheck = state.safetyRecheck;
     const events: Omit<HistoryEvent, 'time'>[] = fresh
       ? [{ type: 'StepStarted', step, attempt: nextState.attempts, dequeueCount: delivery.dequeueCount }]
       : [];
@@ -172,7 +179,7 @@ export async function executeStep(
       events,
     };
   });
-  const { verdict, reEmit, holder } = decision;
+  const { verdict, reEmit, holder, safetyRecheck } = decision;
   if (!claimed || verdict === 'missing') {
     log('warn', 'no such attachment; message dropped');
     return {};
@@ -188,6 +195,13 @@ export async function executeStep(
   if (verdict !== 'run') {
     log('info', `nothing to do (${verdict})`);
     return verdict === 'duplicate' && reEmit ? { next: reEmit } : {};
+  }
+  if (safetyRecheck && deps.deleteUnreceived) {
+    // Woken (or taken over): the parked step's safety re-check is not needed. If it is this very delivery, its
+    // receipt has changed and the host deletes it as usual.
+    await deps.deleteUnreceived(stepDefinition(step).queueName, safetyRecheck).catch((error: unknown) => {
+      log('warn', `could not delete the parked step's safety re-check: ${String(error)}`);
+    });
   }
 
   const implementation = deps.steps[step];
@@ -253,32 +267,39 @@ export async function executeStep(
   if (outcome.kind === 'waiting') {
     const recheck = (message.recheck ?? 0) + 1;
     const waiting = outcome;
-    await write((record) => ({
-      record: {
-        ...record,
-        lastUpdatedTime: doneAt,
-        steps: {
-          ...record.steps,
-          [step]: { ...unleased(record.steps[step]), checkpoint: waiting.checkpoint, awaitingRecheck: recheck },
-        },
-      },
-      events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
-    }));
+    const queueName = stepDefinition(step).queueName;
+    const recheckMessage = stepMessage(tenantId, attachmentId, step, recheck);
+    // A parked step's safety re-check goes first, so the stored state can name it for deletion once woken.
+    const safety = waiting.park ? await deps.sendDelayed(queueName, recheckMessage, waiting.checkAfterInMs) : undefined;
+    await write((record) => {
+      const state: StepState = {
+        ...unleased(record.steps[step]),
+        checkpoint: waiting.checkpoint,
+        awaitingRecheck: recheck,
+      };
+      delete state.safetyRecheck;
+      if (safety) state.safetyRecheck = { messageId: safety.messageId, popReceipt: safety.popReceipt };
+      return {
+        record: { ...record, lastUpdatedTime: doneAt, steps: { ...record.steps, [step]: state } },
+        events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
+      };
+    });
+    if (!waiting.park) {
+      await deps.sendDelayed(queueName, recheckMessage, waiting.checkAfterInMs);
+      log('info', `waiting (${waiting.message}); re-check ${recheck} in ${waiting.checkAfterInMs} ms`);
+      return {};
+    }
     // Parked only once the waiting state is stored: a wake-up that arrives sooner would find the step still held
     // by this invocation and be set aside. Its re-check number is the one the stored state expects.
-    const parked = waiting.park ? await waiting.park(recheck) : false;
-    const delayInMs = waiting.park && !parked ? 0 : waiting.checkAfterInMs;
-    await deps.sendDelayed(
-      stepDefinition(step).queueName,
-      stepMessage(tenantId, attachmentId, step, recheck),
-      delayInMs,
-    );
-    log(
-      'info',
-      parked
-        ? `waiting (${waiting.message}); parked until woken, re-check ${recheck} in ${delayInMs} ms at the latest`
-        : `waiting (${waiting.message}); re-check ${recheck} in ${delayInMs} ms`,
-    );
+    if (await waiting.park(recheck)) {
+      log(
+        'info',
+        `waiting (${waiting.message}); parked until woken, re-check ${recheck} in ${waiting.checkAfterInMs} ms at the latest`,
+      );
+    } else {
+      await deps.sendDelayed(queueName, recheckMessage, 0);
+      log('info', `waiting (${waiting.message}); it ended meanwhile, re-check ${recheck} now`);
+    }
     return {};
   }
 

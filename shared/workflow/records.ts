@@ -26,6 +26,11 @@ export interface StepState {
   leaseExpiresAtInMs?: number;
   /** The re-check message a waiting step sent itself; other first deliveries for the step are duplicates. */
   awaitingRecheck?: number;
+  /**
+   * The safety re-check a parked step sent itself (see StepOutcome `park`): deleted once the step is woken, so a
+   * finished attachment leaves no message behind.
+   */
+  safetyRecheck?: { messageId: string; popReceipt: string };
 }
 
 export interface AttachmentResult {

@@ -21,11 +21,16 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
   const store = new InMemoryStateStore();
   let now = Date.parse('2026-11-28T10:00:00Z');
   const delayed: { queueName: string; message: unknown; delayInMs: number }[] = [];
+  const deleted: { queueName: string; messageId: string; popReceipt: string }[] = [];
   const deps: StepExecutorDeps = {
     store,
     sendDelayed: (queueName, message, delayInMs) => {
       delayed.push({ queueName, message, delayInMs });
-      return Promise.resolve();
+      return Promise.resolve({ messageId: `m${delayed.length}`, popReceipt: `r${delayed.length}` });
+    },
+    deleteUnreceived: (queueName, receipt) => {
+      deleted.push({ queueName, ...receipt });
+      return Promise.resolve(true);
     },
     steps: { [STEP]: implementation },
     maxDequeueCount: 3,
@@ -43,7 +48,7 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   const advance = (ms: number) => void (now += ms);
-  return { store, deps, delayed, logs, delivery, advance };
+  return { store, deps, delayed, deleted, logs, delivery, advance };
 }
 
 async function seed(store: InMemoryStateStore) {
@@ -197,47 +202,57 @@ describe('executeStep', () => {
   });
 
   it.each([
-    ['parks it and keeps only the safety re-check', true, 60_000],
-    ['re-checks at once when the wait ended before the step parked', false, 0],
-  ])('a step waiting on another invocation’s work: %s, without waiting inline', async (_, parks, expectedDelayInMs) => {
-    let calls = 0;
-    const parkedWith: { recheck: number; stored: unknown }[] = [];
-    const t = setup(
-      () => {
-        calls++;
-        return Promise.resolve({
-          kind: 'waiting',
-          checkpoint: { waitingFor: 'other' },
-          checkAfterInMs: 60_000,
-          message: 'HV01 is being configured for another attachment',
-          park: async (recheck: number) => {
-            // The waiting state is stored before the step parks: a wake-up sent now must find it.
-            parkedWith.push({ recheck, stored: (await t.store.getAttachment(TENANT, ID))?.steps[STEP] });
-            return parks;
-          },
-        });
-      },
-      { inlineWaitInMs: 300_000 },
-    );
-    await seed(t.store);
-    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    ['parks it with only a safety re-check', true, [60_000]],
+    ['re-checks at once when the wait ended before the step parked', false, [60_000, 0]],
+  ])(
+    'a step waiting on another invocation’s work: %s, without waiting inline',
+    async (_, parks, expectedDelaysInMs) => {
+      let calls = 0;
+      const parkedWith: { recheck: number; stored: unknown }[] = [];
+      const t = setup(
+        (run) => {
+          calls++;
+          if (run.checkpoint?.waitingFor) return succeed(run);
+          return Promise.resolve({
+            kind: 'waiting',
+            checkpoint: { waitingFor: 'other' },
+            checkAfterInMs: 60_000,
+            message: 'HV01 is being configured for another attachment',
+            park: async (recheck: number) => {
+              // The waiting state is stored before the step parks: a wake-up sent now must find it.
+              parkedWith.push({ recheck, stored: (await t.store.getAttachment(TENANT, ID))?.steps[STEP] });
+              return parks;
+            },
+          });
+        },
+        { inlineWaitInMs: 300_000 },
+      );
+      await seed(t.store);
+      await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
 
-    expect(calls).toBe(1);
-    expect(parkedWith).toEqual([
-      {
-        recheck: 1,
-        stored: expect.objectContaining({ awaitingRecheck: 1, checkpoint: { waitingFor: 'other' } }) as unknown,
-      },
-    ]);
-    expect((parkedWith[0]?.stored as { leaseOwner?: string }).leaseOwner).toBeUndefined();
-    expect(t.delayed).toEqual([
-      {
-        queueName: 'step-add-ip-configurations',
-        message: stepMessage(TENANT, ID, STEP, 1),
-        delayInMs: expectedDelayInMs,
-      },
-    ]);
-  });
+      expect(calls).toBe(1);
+      expect(parkedWith).toEqual([
+        {
+          recheck: 1,
+          stored: expect.objectContaining({
+            awaitingRecheck: 1,
+            checkpoint: { waitingFor: 'other' },
+            safetyRecheck: { messageId: 'm1', popReceipt: 'r1' },
+          }) as unknown,
+        },
+      ]);
+      expect((parkedWith[0]?.stored as { leaseOwner?: string }).leaseOwner).toBeUndefined();
+      expect(t.delayed.map((d) => d.delayInMs)).toEqual(expectedDelaysInMs);
+      for (const sent of t.delayed) expect(sent.message).toEqual(stepMessage(TENANT, ID, STEP, 1));
+
+      // The wake-up (or the immediate re-check) continues the step and deletes the safety re-check.
+      await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'inv-2'));
+      expect(t.deleted).toEqual([{ queueName: 'step-add-ip-configurations', messageId: 'm1', popReceipt: 'r1' }]);
+      const record = await t.store.getAttachment(TENANT, ID);
+      expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded' });
+      expect(record?.steps[STEP].safetyRecheck).toBeUndefined();
+    },
+  );
 
   it('leaves a step alone while another live invocation holds it, and looks again after the holder is done', async () => {
     let runs = 0;
