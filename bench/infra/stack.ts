@@ -60,6 +60,8 @@ export function benchAppSettings(): Record<string, string> {
     ARM_AUTH_MODE: 'none',
     ARC_DEFAULT_SUBSCRIPTION_ID: ARM_SEED.subscriptionId,
     ARC_DEFAULT_RESOURCE_GROUP: ARM_SEED.resourceGroup,
+    // e.g. BENCH_APP_SETTINGS='{"AzureFunctionsJobHost__extensions__queues__batchSize":"4"}' to try a setting.
+    ...(JSON.parse(process.env.BENCH_APP_SETTINGS ?? '{}') as Record<string, string>),
   };
 }
 

@@ -1,13 +1,11 @@
-import { type AddressHolder, addressHolders } from '../workflow/nicMerge';
+import { type AddressHolder, indexNics, type NicIndex } from '../workflow/nicMerge';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
 import type { AccessControlList, NetworkInterface, VirtualSubnet } from './resources';
 
 /** One read of every NIC on a controller, indexed for the questions step 1 asks. */
-export interface NicSnapshot {
+export interface NicSnapshot extends NicIndex {
   takenAtInMs: number;
   nics: readonly NetworkInterface[];
-  byId: ReadonlyMap<string, NetworkInterface>;
-  holdersByAddress: ReadonlyMap<string, readonly AddressHolder[]>;
 }
 
 export interface NicDirectoryOptions {
@@ -33,8 +31,17 @@ type DirectoryClient = Pick<
  */
 const RESERVATION_LIFETIME_IN_MS = 180_000;
 
+/** How often expired reservations are swept out (each is also ignored once expired). */
+const RESERVATION_SWEEP_IN_MS = 10_000;
+
+/** A snapshot whose address index this directory may extend with the addresses this process writes. */
+interface OwnSnapshot extends NicSnapshot {
+  holdersByAddress: Map<string, AddressHolder[]>;
+}
+
 export class NicDirectory {
-  private snapshotPromise?: Promise<NicSnapshot>;
+  private snapshotPromise?: Promise<OwnSnapshot>;
+  private nextSweepAtInMs = 0;
   private readonly reservations = new Map<string, { owner: string; untilInMs: number }>();
   private readonly reads = new Map<string, { atInMs: number; value: Promise<unknown> }>();
   private readonly now: () => number;
@@ -62,18 +69,25 @@ export class NicDirectory {
     return taking;
   }
 
-  /** Records addresses this process just wrote, so the next `count` choice in the same window skips them. */
+  /**
+   * Records addresses this process just wrote, so the next `count` choice in the same window skips them. The
+   * snapshot's index is extended in place (callers read it synchronously, between awaits): copying it per write
+   * would cost every attachment the size of the controller.
+   */
   noteAddresses(nicId: string, addresses: readonly { address: string; ipConfigurationId: string }[]): void {
     const current = this.snapshotPromise;
     if (!current) return;
-    this.snapshotPromise = current.then((snapshot) => {
-      const holders = new Map(snapshot.holdersByAddress);
-      for (const { address, ipConfigurationId } of addresses) {
-        const list = (holders.get(address) ?? []).filter((h) => h.nicId.toLowerCase() !== nicId.toLowerCase());
-        holders.set(address, [...list, { nicId, ipConfigurationId }]);
-      }
-      return { ...snapshot, holdersByAddress: holders };
-    });
+    void current.then(
+      ({ holdersByAddress }) => {
+        for (const { address, ipConfigurationId } of addresses) {
+          const others = (holdersByAddress.get(address) ?? []).filter(
+            (h) => h.nicId.toLowerCase() !== nicId.toLowerCase(),
+          );
+          holdersByAddress.set(address, [...others, { nicId, ipConfigurationId }]);
+        }
+      },
+      () => undefined,
+    );
   }
 
   /**
@@ -81,8 +95,14 @@ export class NicDirectory {
    * moment in this process read the same list, and would otherwise choose the same ones.
    */
   reserveAddresses(addresses: readonly string[], owner: string): void {
-    const untilInMs = this.now() + RESERVATION_LIFETIME_IN_MS;
-    for (const address of addresses) this.reservations.set(address, { owner, untilInMs });
+    const now = this.now();
+    if (now >= this.nextSweepAtInMs) {
+      this.nextSweepAtInMs = now + RESERVATION_SWEEP_IN_MS;
+      for (const [address, reservation] of this.reservations)
+        if (reservation.untilInMs <= now) this.reservations.delete(address);
+    }
+    for (const address of addresses)
+      this.reservations.set(address, { owner, untilInMs: now + RESERVATION_LIFETIME_IN_MS });
   }
 
   releaseAddresses(owner: string): void {
@@ -90,15 +110,10 @@ export class NicDirectory {
       if (reservation.owner === owner) this.reservations.delete(address);
   }
 
-  /** Addresses reserved in this process for attachments other than `owner`. */
-  reservedAddresses(owner?: string): Set<string> {
-    const now = this.now();
-    const reserved = new Set<string>();
-    for (const [address, reservation] of this.reservations) {
-      if (reservation.untilInMs <= now) this.reservations.delete(address);
-      else if (reservation.owner !== owner) reserved.add(address);
-    }
-    return reserved;
+  /** Whether `address` is reserved in this process for an attachment other than `owner`. */
+  isReservedForOther(address: string, owner?: string): boolean {
+    const reservation = this.reservations.get(address);
+    return reservation !== undefined && reservation.untilInMs > this.now() && reservation.owner !== owner;
   }
 
   invalidate(): void {
@@ -129,11 +144,7 @@ export class NicDirectory {
   }
 }
 
-function index(nics: readonly NetworkInterface[], takenAtInMs: number): NicSnapshot {
-  return {
-    takenAtInMs,
-    nics,
-    byId: new Map(nics.map((nic) => [nic.resourceId.toLowerCase(), nic])),
-    holdersByAddress: addressHolders(nics),
-  };
+function index(nics: readonly NetworkInterface[], takenAtInMs: number): OwnSnapshot {
+  const { byId, holdersByAddress } = indexNics(nics);
+  return { takenAtInMs, nics, byId, holdersByAddress: new Map(holdersByAddress) as Map<string, AddressHolder[]> };
 }

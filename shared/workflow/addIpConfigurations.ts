@@ -19,6 +19,7 @@ import {
   findNicById,
   mergeIpConfigurations,
   missingAddresses,
+  type NicIndex,
   ownerOf,
   resolveContainerAddresses,
 } from './nicMerge';
@@ -48,7 +49,7 @@ export interface AddIpConfigurationsDeps {
     | 'invalidate'
     | 'reserveAddresses'
     | 'releaseAddresses'
-    | 'reservedAddresses'
+    | 'isReservedForOther'
   >;
   writer: Pick<NicUpdateBatcher, 'update'>;
   pollIntervalInMs: number;
@@ -161,9 +162,13 @@ async function chooseAddresses(
     const snapshot = await deps.directory.snapshot(run.options, fresh);
     // From here to the reservation nothing awaits, so no other attachment in this process chooses in between.
     try {
-      const nic = locateNic(snapshot.nics, request);
-      const held = new Set([...snapshot.holdersByAddress.keys(), ...deps.directory.reservedAddresses(owner)]);
-      const addresses = resolveContainerAddresses(request.containerIps, prefix, request.subnetId, held);
+      const nic = locateNic(snapshot, request);
+      const addresses = resolveContainerAddresses(
+        request.containerIps,
+        prefix,
+        request.subnetId,
+        (address) => snapshot.holdersByAddress.has(address) || deps.directory.isReservedForOther(address, owner),
+      );
       mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: snapshot.holdersByAddress, owner });
       deps.directory.reserveAddresses(addresses, owner);
       return { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) };
@@ -196,7 +201,7 @@ const STALE_LIST_CODES = new Set([
   'SubnetIsFull',
 ]);
 
-function locateNic(nics: readonly NetworkInterface[], request: AcceptedAttachRequest): NetworkInterface {
+function locateNic(nics: NicIndex, request: AcceptedAttachRequest): NetworkInterface {
   if (request.nic.privateIpAddress) return findNicByAddress(nics, request.nic.privateIpAddress);
   const nicId = request.nic.resourceId ?? '';
   const nic = findNicById(nics, nicId);

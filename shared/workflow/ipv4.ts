@@ -71,12 +71,12 @@ export function isReservedInSubnet(prefix: Ipv4Prefix, address: number): boolean
  */
 export function lowestFreeAddresses(
   prefix: Ipv4Prefix,
-  held: ReadonlySet<number>,
+  isHeld: (address: number) => boolean,
   count: number,
 ): number[] | undefined {
   const chosen: number[] = [];
   for (let address = prefix.network; address <= prefix.broadcast && chosen.length < count; address++) {
-    if (!isReservedInSubnet(prefix, address) && !held.has(address)) chosen.push(address);
+    if (!isReservedInSubnet(prefix, address) && !isHeld(address)) chosen.push(address);
   }
   return chosen.length === count ? chosen : undefined;
 }

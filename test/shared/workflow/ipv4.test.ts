@@ -148,7 +148,7 @@ describe('reserved addresses of a virtual subnet', () => {
 describe('lowestFreeAddresses', () => {
   const held = (...addresses: string[]) => new Set(addresses.map(ip));
   const free = (cidr: string, holding: Set<number>, count: number) =>
-    lowestFreeAddresses(parseIpv4Cidr(cidr), holding, count)?.map(formatIpv4);
+    lowestFreeAddresses(parseIpv4Cidr(cidr), (address) => holding.has(address), count)?.map(formatIpv4);
 
   it.each([
     ['skips network and gateway', '192.168.1.0/24', held(), 3, ['192.168.1.2', '192.168.1.3', '192.168.1.4']],
@@ -208,7 +208,7 @@ describe('lowestFreeAddresses', () => {
         fc.integer({ min: 0, max: 300 }),
         (prefix, heldOffsets, count) => {
           const holding = new Set(heldOffsets.map((offset) => prefix.network + offset));
-          const chosen = lowestFreeAddresses(prefix, holding, count);
+          const chosen = lowestFreeAddresses(prefix, (address) => holding.has(address), count);
           const available = Array.from({ length: prefix.size }, (_, i) => prefix.network + i).filter(
             (a) => !isReservedInSubnet(prefix, a) && !holding.has(a),
           );

@@ -8,6 +8,7 @@ import {
   addressHolders,
   findNicByAddress,
   findNicById,
+  indexNics,
   mergeIpConfigurations,
   missingAddresses,
   OWNER_TAG,
@@ -145,13 +146,13 @@ describe('findNicByAddress', () => {
     ['192.168.1.10', 'ContainerHostVM2_Net0'],
     ['192.168.1.100', 'Multi_Net0'],
   ])('finds the NIC holding %s', (address, nicId) => {
-    expect(findNicByAddress(nics, address).resourceId).toBe(nicId);
+    expect(findNicByAddress(indexNics(nics), address).resourceId).toBe(nicId);
   });
 
   it.each(['192.168.1.1', '192.168.1.90', '192.168.1.99', '10.20.1.9'])(
     'fails with NetworkInterfaceNotFound when no NIC holds %s (no prefix matching)',
     (address) => {
-      const error = thrownBy(() => findNicByAddress(nics, address));
+      const error = thrownBy(() => findNicByAddress(indexNics(nics), address));
       expect(error).toBeInstanceOf(StepError);
       expect(error).toMatchObject({ code: 'NetworkInterfaceNotFound', retryable: false });
       expect((error as Error).message).toContain(address);
@@ -160,7 +161,7 @@ describe('findNicByAddress', () => {
 
   it('fails with AmbiguousNetworkInterface naming both NICs when two hold the address', () => {
     const error = thrownBy(() =>
-      findNicByAddress([...nics, nic('Clash_Net0', ['Clash_IP0', '192.168.1.10'])], '192.168.1.10'),
+      findNicByAddress(indexNics([...nics, nic('Clash_Net0', ['Clash_IP0', '192.168.1.10'])]), '192.168.1.10'),
     );
     expect(error).toBeInstanceOf(StepError);
     expect(error).toMatchObject({ code: 'AmbiguousNetworkInterface', retryable: false });
@@ -176,14 +177,14 @@ describe('findNicById', () => {
     ['CONTAINERHOSTVM2_NET0', 'ContainerHostVM2_Net0'],
     ['ContainerHostVM3_Net0', undefined],
   ])('looks up %s without regard to case', (id, expected) => {
-    expect(findNicById([seedNic(), neighbour()], id)?.resourceId).toBe(expected);
+    expect(findNicById(indexNics([seedNic(), neighbour()]), id)?.resourceId).toBe(expected);
   });
 });
 
 describe('resolveContainerAddresses', () => {
   type ContainerIps = AttachRequest['containerIps'];
   const resolve = (ips: ContainerIps, held: string[] = [], subnet = SUBNET) =>
-    resolveContainerAddresses(ips, subnet, 'Subnet1', new Set(held));
+    resolveContainerAddresses(ips, subnet, 'Subnet1', (address) => held.includes(address));
   const range = (first: string, last: string): ContainerIps => ({ range: { first, last } });
   const reserved = (address: string) =>
     `${address} is reserved in 192.168.1.0/24 (network, gateway or broadcast address)`;

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+
+import { NicDirectory } from '../../../shared/networkController/NicDirectory';
+import type { NetworkInterface } from '../../../shared/networkController/resources';
+import { findNicByAddress } from '../../../shared/workflow/nicMerge';
+
+function nic(resourceId: string, ...addresses: string[]): NetworkInterface {
+  return {
+    resourceRef: `/networkInterfaces/${resourceId}`,
+    resourceId,
+    properties: {
+      ipConfigurations: addresses.map((address, i) => ({
+        resourceId: `${resourceId}_IP${i}`,
+        properties: { privateIPAddress: address, privateIPAllocationMethod: 'Static' },
+      })),
+    },
+  };
+}
+
+/** A directory over a controller holding `nics`, counting list reads, its clock under the test's control. */
+function directory(nics: NetworkInterface[]) {
+  const clock = { nowInMs: 1_000_000 };
+  let lists = 0;
+  const client = {
+    listNetworkInterfaces: () => {
+      lists += 1;
+      return Promise.resolve(nics);
+    },
+    getVirtualSubnet: () => Promise.reject(new Error('not used')),
+    getAccessControlList: () => Promise.reject(new Error('not used')),
+  };
+  const dir = new NicDirectory(client, { maxAgeInMs: 5_000, nowInMs: () => clock.nowInMs });
+  return { dir, clock, lists: () => lists };
+}
+
+describe('NicDirectory', () => {
+  it('serves one list read for the window, indexed by id and by address', async () => {
+    const { dir, lists } = directory([nic('VM1_Net0', '10.0.0.4'), nic('VM2_Net0', '10.0.0.5')]);
+    const first = await dir.snapshot();
+    const second = await dir.snapshot();
+    expect(lists()).toBe(1);
+    expect(second).toBe(first);
+    expect(first.byId.get('vm2_net0')?.resourceId).toBe('VM2_Net0');
+    expect(findNicByAddress(first, '10.0.0.4').resourceId).toBe('VM1_Net0');
+  });
+
+  it('adds the addresses this process wrote to the cached index, replacing the NIC’s earlier claim', async () => {
+    const { dir } = directory([nic('VM1_Net0', '10.0.0.4'), nic('VM2_Net0', '10.0.0.5')]);
+    await dir.snapshot();
+    dir.noteAddresses('VM1_Net0', [{ address: '10.0.1.7', ipConfigurationId: 'IP_10_0_1_7' }]);
+    dir.noteAddresses('vm1_net0', [{ address: '10.0.1.7', ipConfigurationId: 'IP_10_0_1_7' }]);
+    const snapshot = await dir.snapshot();
+    expect(snapshot.holdersByAddress.get('10.0.1.7')).toEqual([
+      { nicId: 'vm1_net0', ipConfigurationId: 'IP_10_0_1_7' },
+    ]);
+    // A fresh list starts from what the controller says.
+    expect((await dir.snapshot({}, true)).holdersByAddress.has('10.0.1.7')).toBe(false);
+  });
+
+  it('holds a reservation for others only, until it expires or its owner lets it go', () => {
+    const { dir, clock } = directory([]);
+    dir.reserveAddresses(['10.0.1.7', '10.0.1.8'], 'contoso/a1');
+    expect(dir.isReservedForOther('10.0.1.7', 'contoso/a2')).toBe(true);
+    expect(dir.isReservedForOther('10.0.1.7', 'contoso/a1')).toBe(false);
+    expect(dir.isReservedForOther('10.0.1.9', 'contoso/a2')).toBe(false);
+
+    dir.releaseAddresses('contoso/a1');
+    expect(dir.isReservedForOther('10.0.1.8', 'contoso/a2')).toBe(false);
+
+    dir.reserveAddresses(['10.0.1.9'], 'contoso/a3');
+    clock.nowInMs += 180_000;
+    expect(dir.isReservedForOther('10.0.1.9', 'contoso/a2')).toBe(false);
+  });
+});
