@@ -60,7 +60,13 @@ export interface BenchResults {
     containersPerAttachment: number;
     notes: string[];
   };
-  storage?: { rates: StorageRates; needs?: StorageNeeds; countedRunCpu?: CpuReport };
+  storage?: {
+    rates: StorageRates;
+    needs?: StorageNeeds;
+    countedRunCpu?: CpuReport;
+    /** Messages stored in Azurite (sent, not yet deleted) during the counted run, as its queue operations found. */
+    residentMessages?: { meanAtOperation: number; peak: number };
+  };
   zeroLatency: AttachRunResult[];
   realistic?: {
     latencies: Latencies;

@@ -14,14 +14,18 @@ export interface StorageNeeds {
   storageMsPerAttachment: number;
   /** What the measured storage limit allows: 1 / storage time per attachment. */
   limitAttachmentsPerSecond: number;
+  /** The same with queue operations priced as on an Azurite holding no other messages (see StorageRates). */
+  limitWithEmptyQueuesPerSecond: number;
   failures: StorageCounts;
 }
 
 /** Operations priced at the rate of the measured operation they resemble most; anything else is background. */
-function costInMs(kind: string, measured: StorageRates): number | undefined {
+function costInMs(kind: string, measured: StorageRates, emptyQueues = false): number | undefined {
   const rates = measured.perAzuriteCore;
-  if (['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'].includes(kind))
-    return 1000 / rates.queueOpsPerSecond;
+  if (['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'].includes(kind)) {
+    const backlogRate = emptyQueues ? undefined : measured.withBacklog?.perAzuriteCoreQueueOpsPerSecond;
+    return 1000 / (backlogRate ?? rates.queueOpsPerSecond);
+  }
   if (kind === 'table.batch') return 1000 / rates.tableBatchesPerSecond;
   if (kind === 'table.read' || kind === 'table.query') return 1000 / rates.tableReadsPerSecond;
   if (kind === 'table.update' || kind === 'table.insert' || kind === 'table.delete')
@@ -43,6 +47,7 @@ export function storageNeeds(
   const perAttachment: Record<string, number> = {};
   const backgroundPerAttachment: Record<string, number> = {};
   let storageMs = 0;
+  let storageMsWithEmptyQueues = 0;
   let queueOps = 0;
   let tableOps = 0;
   for (const [kind, count] of Object.entries(counts).sort()) {
@@ -54,6 +59,7 @@ export function storageNeeds(
     }
     perAttachment[kind] = round(per, 2);
     storageMs += per * cost;
+    storageMsWithEmptyQueues += per * (costInMs(kind, rates, true) ?? cost);
     if (kind.startsWith('queue.')) queueOps += per;
     else tableOps += per;
   }
@@ -65,6 +71,7 @@ export function storageNeeds(
     backgroundPerAttachment,
     storageMsPerAttachment: round(storageMs, 3),
     limitAttachmentsPerSecond: round(1000 / storageMs, 1),
+    limitWithEmptyQueuesPerSecond: round(1000 / storageMsWithEmptyQueues, 1),
     failures,
   };
 }

@@ -8,10 +8,17 @@ import type { AddressInfo } from 'node:net';
 export type StorageCounts = Record<string, number>;
 
 export interface CountingProxy {
+  service: 'queue' | 'table';
   port: number;
   counts: StorageCounts;
   /** Answers with status 400 or more, by kind and status (409/412 are etag races, 404 absent rows/queues). */
   failures: StorageCounts;
+  /**
+   * Queue proxy: messages in storage (sent, not yet deleted) as each queue operation found them, averaged, and
+   * their peak. Azurite scans every stored message on each queue operation, so its cost per operation grows with
+   * this number.
+   */
+  residentMessages: { meanAtOperation: number; peak: number };
   reset(): void;
   close(): Promise<void>;
 }
@@ -51,12 +58,17 @@ export async function startCountingProxy(service: 'queue' | 'table', upstreamPor
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let counts: StorageCounts = {};
   let failures: StorageCounts = {};
+  const resident = { now: 0, peak: 0, sumAtOperations: 0, operations: 0 };
   const add = (map: StorageCounts, key: string): void => {
     map[key] = (map[key] ?? 0) + 1;
   };
   const server: Server = createServer((incoming, outgoing) => {
     const kind = classifyStorageRequest(service, incoming.method ?? 'GET', incoming.url ?? '/');
     if (kind !== 'queue.receive') add(counts, kind);
+    if (service === 'queue') {
+      resident.sumAtOperations += resident.now;
+      resident.operations += 1;
+    }
     const upstream = request(
       {
         host: '127.0.0.1',
@@ -70,6 +82,9 @@ export async function startCountingProxy(service: 'queue' | 'table', upstreamPor
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
         const status = answer.statusCode ?? 0;
         if (status >= 400) add(failures, `${kind}.${status}`);
+        // Starts at 0 with the run's fresh Azurite, so sends minus deletes is what it holds.
+        if (kind === 'queue.send' && status < 300) resident.peak = Math.max(resident.peak, ++resident.now);
+        if (kind === 'queue.delete' && status < 300) resident.now -= 1;
         if (kind === 'queue.receive' && status >= 400) add(counts, 'queue.receive.failed');
         else if (kind === 'queue.receive') {
           let messages = 0;
@@ -89,6 +104,7 @@ export async function startCountingProxy(service: 'queue' | 'table', upstreamPor
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
+    service,
     port: (server.address() as AddressInfo).port,
     get counts() {
       return counts;
@@ -96,9 +112,17 @@ export async function startCountingProxy(service: 'queue' | 'table', upstreamPor
     get failures() {
       return failures;
     },
+    get residentMessages() {
+      const meanAtOperation = resident.operations > 0 ? resident.sumAtOperations / resident.operations : 0;
+      return { meanAtOperation: Math.round(meanAtOperation), peak: resident.peak };
+    },
     reset: () => {
       counts = {};
       failures = {};
+      // What is stored stays stored; only the averages start again.
+      resident.peak = resident.now;
+      resident.sumAtOperations = 0;
+      resident.operations = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

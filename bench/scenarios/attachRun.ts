@@ -44,7 +44,11 @@ export interface RawRun {
   ncLog: RequestLogEntry[];
   invocations: Record<string, InvocationStats>;
   /** Requests the app made to Azurite by kind (queue.* and table.*), when the run counted them. */
-  storage?: { counts: StorageCounts; failures: StorageCounts };
+  storage?: {
+    counts: StorageCounts;
+    failures: StorageCounts;
+    residentMessages: { meanAtOperation: number; peak: number };
+  };
   /** CPU used by each process from the first submission until every attachment had ended. */
   cpu: { before: CpuSample; after: CpuSample };
   /** False when the runner's log never said all had ended: CPU and counts then include the bench's status reads. */
@@ -78,6 +82,10 @@ export async function runAttachments(shared: SharedServices, spec: RunSpec): Pro
       cpu: sampleCpu(stack.runner.pid, stack.azurite.pid),
       counts: Object.assign({}, ...stack.proxies.map((p) => p.counts)) as StorageCounts,
       failures: Object.assign({}, ...stack.proxies.map((p) => p.failures)) as StorageCounts,
+      residentMessages: stack.proxies.find((p) => p.service === 'queue')?.residentMessages ?? {
+        meanAtOperation: 0,
+        peak: 0,
+      },
     });
     // Taken when the log says every attachment ended, before the bench reads status documents (its own traffic).
     let atEnd: ReturnType<typeof snapshot> | undefined;
@@ -90,7 +98,9 @@ export async function runAttachments(shared: SharedServices, spec: RunSpec): Pro
       drive: result,
       ncLog,
       invocations: Object.fromEntries(stack.runner.invocations),
-      ...(spec.countStorage ? { storage: { counts: end.counts, failures: end.failures } } : {}),
+      ...(spec.countStorage
+        ? { storage: { counts: end.counts, failures: end.failures, residentMessages: end.residentMessages } }
+        : {}),
       cpu: { before, after: end.cpu },
       endSnapshotFromLog: atEnd !== undefined,
       runnerTail: stack.runner.tail(),

@@ -21,7 +21,7 @@ export interface StorageRates {
    * Azurite's share of one core during each measurement: near 100% means the rate is Azurite's ceiling; well below
    * means the callers (this process, on the same 2 cores) held it back and the ceiling is higher.
    */
-  azuriteCoreShare: Record<'queue' | 'tableUpdate' | 'tableBatch' | 'tableRead', number>;
+  azuriteCoreShare: Record<'queue' | 'tableUpdate' | 'tableBatch' | 'tableRead' | 'queueWithBacklog', number>;
   /** Cores other processes on the machine kept busy meanwhile (the bench's callers and Azurite excluded). */
   otherCores?: number;
   /**
@@ -34,6 +34,18 @@ export interface StorageRates {
     tableUpdatesPerSecond: number;
     tableBatchesPerSecond: number;
     tableReadsPerSecond: number;
+  };
+  /**
+   * The queue measured again while Azurite holds as many other messages as the counted run's queue operations found
+   * stored on average: Azurite scans every stored message on each queue operation, so this is its queue rate for
+   * that workload. Absent when the counted run held none.
+   */
+  withBacklog?: {
+    residentMessages: number;
+    queueCyclesPerSecond: number;
+    queueOpsPerSecond: number;
+    azuriteCoreShare: number;
+    perAzuriteCoreQueueOpsPerSecond: number;
   };
 }
 
@@ -65,7 +77,7 @@ async function rate(workers: number, durationMs: number, op: (worker: number) =>
  * The ceiling this machine's Azurite puts on the app, measured in the same bench run: a fresh in-memory Azurite
  * driven from this process at a fixed concurrency with the same SDKs the app uses.
  */
-export async function measureStorageRates(secondsPerMeasure: number): Promise<StorageRates> {
+export async function measureStorageRates(secondsPerMeasure: number, residentMessages = 0): Promise<StorageRates> {
   const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
   try {
     const durationMs = secondsPerMeasure * 1000;
@@ -85,6 +97,7 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
       tableUpdate: Number.NaN,
       tableBatch: Number.NaN,
       tableRead: Number.NaN,
+      queueWithBacklog: Number.NaN,
     };
     const measured = async (key: keyof StorageRates['azuriteCoreShare'], op: (w: number) => Promise<void>) => {
       // The first seconds of a new Azurite and of the SDK's code paths run at half speed (JIT); not the steady state.
@@ -97,12 +110,13 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
         share[key] = round((cpuAfter - cpuBefore) / (performance.now() - startedAt), 2);
       return result;
     };
-    const queueCyclesPerSecond = await measured('queue', async () => {
+    const queueCycle = async () => {
       await queue.sendMessage(Buffer.from(body.slice(0, 200)).toString('base64'));
       const received = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
       const message = received.receivedMessageItems[0];
       if (message) await queue.deleteMessage(message.messageId, message.popReceipt);
-    });
+    };
+    const queueCyclesPerSecond = await measured('queue', queueCycle);
     const tableUpdatesPerSecond = await measured('tableUpdate', async (w) => {
       await table.updateEntity({ partitionKey: `p${w}`, rowKey: 'row', body }, 'Replace');
     });
@@ -119,6 +133,26 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
     const tableReadsPerSecond = await measured('tableRead', async (w) => {
       await table.getEntity(`p${w}`, 'row');
     });
+    let withBacklog: StorageRates['withBacklog'];
+    if (residentMessages > 0) {
+      // Parked in a queue nobody reads, the size of the app's messages; what counts is that Azurite holds them.
+      const backlog = new QueueClient(azurite.connectionString, 'bench-backlog');
+      await backlog.createIfNotExists();
+      const text = Buffer.from(body.slice(0, 150)).toString('base64');
+      for (let sent = 0; sent < residentMessages; sent += CONCURRENCY) {
+        await Promise.all(
+          Array.from({ length: Math.min(CONCURRENCY, residentMessages - sent) }, () => backlog.sendMessage(text)),
+        );
+      }
+      const cyclesPerSecond = await measured('queueWithBacklog', queueCycle);
+      withBacklog = {
+        residentMessages,
+        queueCyclesPerSecond: round(cyclesPerSecond),
+        queueOpsPerSecond: round(cyclesPerSecond * 3),
+        azuriteCoreShare: share.queueWithBacklog,
+        perAzuriteCoreQueueOpsPerSecond: perCore(cyclesPerSecond * 3, share.queueWithBacklog),
+      };
+    }
     return {
       concurrency: CONCURRENCY,
       secondsPerMeasure,
@@ -135,6 +169,7 @@ export async function measureStorageRates(secondsPerMeasure: number): Promise<St
         tableReadsPerSecond: perCore(tableReadsPerSecond, share.tableRead),
       },
       otherCores: cpuReport(before, sampleCpu(-1, azurite.pid), 1).otherCores,
+      ...(withBacklog ? { withBacklog } : {}),
     };
   } finally {
     await azurite.stop();
