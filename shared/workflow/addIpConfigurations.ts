@@ -281,6 +281,7 @@ async function followOperation(
         checkpoint,
         checkAfterInMs: deps.pollIntervalInMs,
         message: `operation ${operation.url}`,
+        handOver: true,
       };
     }
     await run.sleep(deps.pollIntervalInMs);

@@ -123,7 +123,7 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
     deps = { ...deps, operationInlineWaitInMs: 0 };
     const a = attachment('slow-controller');
     const first = await a.deliver();
-    expect(first).toMatchObject({ kind: 'waiting', checkAfterInMs: 20 });
+    expect(first).toMatchObject({ kind: 'waiting', checkAfterInMs: 20, handOver: true });
     if (first.kind !== 'waiting') return;
     expect(first.checkpoint.operation?.url).toMatch(/operations/);
     a.saved.checkpoint = first.checkpoint;
