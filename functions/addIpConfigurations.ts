@@ -17,7 +17,6 @@ export function addIpConfigurationsStep(app: AppDeps): StepImplementation {
         writer: controller.writer,
         pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
         operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
-        operationInlineWaitInMs: app.config.networkControllerDefaults.operationInlineWaitInMs,
       },
       run as Parameters<typeof addIpConfigurations>[1],
     );

@@ -61,7 +61,6 @@ const GlobalSettingsSchema = z.object({
   NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: numberSetting(8_000, 0, 300_000),
   NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
   NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
-  NETWORK_CONTROLLER_INLINE_WAIT_MS: numberSetting(1_000, 0, 60_000),
   NIC_LIST_MAX_AGE_MS: numberSetting(10_000, 0, 600_000),
   NIC_BATCH_WINDOW_MS: numberSetting(100, 0, 5_000),
   MACHINE_TASK_TABLE_NAME: tableName('machinetasks'),
@@ -100,8 +99,6 @@ export interface AppConfig {
     maxRetryDelayInMs: number;
     pollIntervalInMs: number;
     operationTimeoutInMs: number;
-    /** Longest step 1 follows a controller operation inside one invocation (capped by the step's inline wait). */
-    operationInlineWaitInMs: number;
     /** How long one list of every NIC (and subnet and ACL reads) serves later attachments. */
     nicListMaxAgeInMs: number;
     /** How long a write to a NIC in a burst of writes waits for more additions (an idle NIC is written at once). */
@@ -251,7 +248,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxRetryDelayInMs: s.NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS,
       pollIntervalInMs: s.NETWORK_CONTROLLER_POLL_INTERVAL_MS,
       operationTimeoutInMs: s.NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS,
-      operationInlineWaitInMs: s.NETWORK_CONTROLLER_INLINE_WAIT_MS,
       nicListMaxAgeInMs: s.NIC_LIST_MAX_AGE_MS,
       batchWindowInMs: s.NIC_BATCH_WINDOW_MS,
     },

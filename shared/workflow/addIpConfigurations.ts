@@ -54,12 +54,6 @@ export interface AddIpConfigurationsDeps {
   writer: Pick<NicUpdateBatcher, 'update'>;
   pollIntervalInMs: number;
   operationTimeoutInMs: number;
-  /**
-   * Longest this invocation follows the controller's operation before a delayed re-check (within the step's own
-   * inline wait). Provisioning takes seconds on real controllers; an invocation waiting them out holds one of the
-   * host's few concurrent slots, so a burst of attachments would queue behind writes that are merely in progress.
-   */
-  operationInlineWaitInMs: number;
 }
 
 /** Rounds of write-and-follow when another writer's PUT cancels ours. */
@@ -231,7 +225,7 @@ async function followOperation(
   checkpoint: AddIpConfigurationsCheckpoint,
   operation: { url: string; startedAtInMs: number },
 ): Promise<StepOutcome<AddIpConfigurationsCheckpoint> | 'canceled'> {
-  const inlineDeadline = run.nowInMs() + Math.min(run.inlineWaitInMs, deps.operationInlineWaitInMs);
+  const inlineDeadline = run.nowInMs() + run.inlineWaitInMs;
   for (;;) {
     let state: 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
     let nic: NetworkInterface | undefined;
@@ -281,7 +275,6 @@ async function followOperation(
         checkpoint,
         checkAfterInMs: deps.pollIntervalInMs,
         message: `operation ${operation.url}`,
-        handOver: true,
       };
     }
     await run.sleep(deps.pollIntervalInMs);

@@ -234,12 +234,10 @@ export async function executeStep(
     outcome = await implementation(run);
     // A remote operation that will be done sooner than this invocation's wait budget is looked at again here:
     // a delayed message costs a queue round trip and at least a second of visibility delay.
-    // A step parked on another invocation's work is woken by it, and one that handed over has waited here as long
-    // as it should: waiting more would only hold a slot.
+    // A step parked on another invocation's work is woken by it; waiting here would only hold a slot.
     while (
       outcome.kind === 'waiting' &&
       outcome.park === undefined &&
-      outcome.handOver !== true &&
       deps.nowInMs() + outcome.checkAfterInMs <= claimedAt + deps.inlineWaitInMs
     ) {
       await deps.sleep(outcome.checkAfterInMs);

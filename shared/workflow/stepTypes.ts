@@ -37,6 +37,4 @@ export type StepOutcome<C extends Record<string, unknown>> =
        * finishes that work sends the re-check. Resolves false when the wait ended meanwhile (look again at once).
        */
       park?: (recheck: number) => Promise<boolean>;
-      /** The step followed the work inside this invocation as long as it should: continue by the delayed re-check. */
-      handOver?: boolean;
     };

@@ -49,7 +49,6 @@ describe('loadConfig: defaults', () => {
         maxRetryDelayInMs: 8_000,
         pollIntervalInMs: 1_000,
         operationTimeoutInMs: 300_000,
-        operationInlineWaitInMs: 1_000,
         nicListMaxAgeInMs: 10_000,
         batchWindowInMs: 100,
       },

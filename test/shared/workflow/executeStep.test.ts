@@ -254,25 +254,6 @@ describe('executeStep', () => {
     },
   );
 
-  it.each([
-    ['follows a short wait inside the invocation', false, 2, []],
-    ['leaves a step that handed over to its re-check, however much inline wait is left', true, 1, [10]],
-  ])('%s', async (_, handOver, expectedCalls, expectedDelays) => {
-    let calls = 0;
-    const t = setup(
-      (run) => {
-        calls++;
-        if (calls > 1) return succeed(run);
-        return Promise.resolve({ kind: 'waiting', checkpoint: { op: 1 }, checkAfterInMs: 10, message: 'op', handOver });
-      },
-      { inlineWaitInMs: 5_000 },
-    );
-    await seed(t.store);
-    await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
-    expect(calls).toBe(expectedCalls);
-    expect(t.delayed.map((d) => d.delayInMs)).toEqual(expectedDelays);
-  });
-
   it('leaves a step alone while another live invocation holds it, and looks again after the holder is done', async () => {
     let runs = 0;
     const t = setup(async (run) => {
