@@ -1,5 +1,6 @@
 import type { AppDeps } from '../shared/deps';
-import { registerStepFunctions } from '../shared/hosting/stepFunction';
+import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
+import { stepFunctionOptions } from '../shared/hosting/stepFunction';
 import { addIpConfigurations, type AddIpConfigurationsCheckpoint } from '../shared/workflow/addIpConfigurations';
 import type { StepImplementation } from '../shared/workflow/executeStep';
 
@@ -22,6 +23,6 @@ export function addIpConfigurationsStep(app: AppDeps): StepImplementation {
   };
 }
 
-registerStepFunctions(STEP, addIpConfigurationsStep);
+registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, addIpConfigurationsStep));
 
 export type { AddIpConfigurationsCheckpoint };

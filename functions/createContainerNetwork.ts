@@ -1,6 +1,7 @@
 import type { AppDeps } from '../shared/deps';
+import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { registerStepFunctions } from '../shared/hosting/stepFunction';
+import { stepFunctionOptions } from '../shared/hosting/stepFunction';
 import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { createContainerNetwork } from '../shared/workflow/hostSteps';
 
@@ -19,4 +20,4 @@ export function createContainerNetworkProbe(app: AppDeps): StepProbe {
   };
 }
 
-registerStepFunctions(STEP, createContainerNetworkStep, createContainerNetworkProbe);
+registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, createContainerNetworkStep, createContainerNetworkProbe));

@@ -188,11 +188,7 @@ export async function executeStep(
     // The holder may be dead with this its only message (a host abandons a timed-out invocation's message long
     // before the lease ends): look again when the holder should be done, and take over once the lease runs out.
     const delayInMs = Math.min(holder.expiresAtInMs - claimedAt, deps.busyRecheckInMs) + BUSY_MARGIN_IN_MS;
-    await deps.sendDelayed(
-      stepDefinition(step).recheckQueueName,
-      { ...message, afterLeaseOf: holder.owner },
-      delayInMs,
-    );
+    await deps.sendDelayed(stepDefinition(step).queueName, { ...message, afterLeaseOf: holder.owner }, delayInMs);
     log('info', `busy (held by ${holder.owner}); looking again in ${delayInMs} ms`);
     return {};
   }
@@ -203,7 +199,7 @@ export async function executeStep(
   if (safetyRecheck && deps.deleteUnreceived) {
     // Woken (or taken over): the parked step's safety re-check is not needed. If it is this very delivery, its
     // receipt has changed and the host deletes it as usual.
-    await deps.deleteUnreceived(stepDefinition(step).recheckQueueName, safetyRecheck).catch((error: unknown) => {
+    await deps.deleteUnreceived(stepDefinition(step).queueName, safetyRecheck).catch((error: unknown) => {
       log('warn', `could not delete the parked step's safety re-check: ${String(error)}`);
     });
   }
@@ -271,7 +267,7 @@ export async function executeStep(
   if (outcome.kind === 'waiting') {
     const recheck = (message.recheck ?? 0) + 1;
     const waiting = outcome;
-    const queueName = stepDefinition(step).recheckQueueName;
+    const queueName = stepDefinition(step).queueName;
     const recheckMessage = stepMessage(tenantId, attachmentId, step, recheck);
     // A parked step's safety re-check goes first, so the stored state can name it for deletion once woken.
     const safety = waiting.park ? await deps.sendDelayed(queueName, recheckMessage, waiting.checkAfterInMs) : undefined;

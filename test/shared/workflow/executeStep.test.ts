@@ -178,7 +178,7 @@ describe('executeStep', () => {
     expect(history.at(-1)).toMatchObject({ type: 'Failed', error: { code: 'PrivateIPAddressInUse' } });
   });
 
-  it('saves the checkpoint and schedules a re-check on its step’s re-check queue while an operation runs', async () => {
+  it('saves the checkpoint and schedules a re-check on its own queue while an operation runs', async () => {
     let calls = 0;
     const t = setup((run) => {
       calls++;
@@ -190,7 +190,7 @@ describe('executeStep', () => {
     await seed(t.store);
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
     expect(t.delayed).toEqual([
-      { queueName: 'step-add-ip-configurations-rechecks', message: stepMessage(TENANT, ID, STEP, 1), delayInMs: 1500 },
+      { queueName: 'step-add-ip-configurations', message: stepMessage(TENANT, ID, STEP, 1), delayInMs: 1500 },
     ]);
     let record = await t.store.getAttachment(TENANT, ID);
     expect(record?.steps[STEP]).toMatchObject({ status: 'Running', attempts: 1, checkpoint: { op: 'x' } });
@@ -247,7 +247,7 @@ describe('executeStep', () => {
 
       // The wake-up (or the immediate re-check) continues the step and deletes the safety re-check.
       await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'inv-2'));
-      expect(t.deleted).toEqual([{ queueName: 'step-add-ip-configurations-rechecks', messageId: 'm1', popReceipt: 'r1' }]);
+      expect(t.deleted).toEqual([{ queueName: 'step-add-ip-configurations', messageId: 'm1', popReceipt: 'r1' }]);
       const record = await t.store.getAttachment(TENANT, ID);
       expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded' });
       expect(record?.steps[STEP].safetyRecheck).toBeUndefined();
@@ -269,7 +269,7 @@ describe('executeStep', () => {
     // Looked at again after the busy re-check interval (the lease is longer), marked with the holder it waits for.
     expect(t.delayed).toEqual([
       {
-        queueName: 'step-add-ip-configurations-rechecks',
+        queueName: 'step-add-ip-configurations',
         message: { ...stepMessage(TENANT, ID, STEP), afterLeaseOf: 'first' },
         delayInMs: 15_500,
       },
