@@ -1,15 +1,11 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 
+import type { SentMessageReceipt } from '../workflow/messages';
+
 /**
  * Sends messages the way the Functions host's output binding would (base64 text, queue created on first use),
  * for the two cases a binding cannot cover: a delayed message and a message to a poison queue.
  */
-/** What deletes a sent message before it is received (its pop receipt is replaced when it is). */
-export interface SentMessageReceipt {
-  messageId: string;
-  popReceipt: string;
-}
-
 export class QueueSender {
   private readonly service: QueueServiceClient;
   private readonly created = new Map<string, Promise<unknown>>();

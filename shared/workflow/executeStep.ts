@@ -1,8 +1,7 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
-import type { SentMessageReceipt } from '../hosting/QueueSender';
 import type { NewHistoryEvent, RecordMutation, StateStore } from '../state/StateStore';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
-import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
+import { type SentMessageReceipt, type StepMessage, stepMessage, StepMessageSchema } from './messages';
 import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
 import { nextStep, stepDefinition, type StepName } from './steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';

@@ -28,3 +28,9 @@ export type StepMessage = z.infer<typeof StepMessageSchema>;
 export function stepMessage(tenantId: string, attachmentId: string, step: StepName, recheck?: number): StepMessage {
   return { schemaVersion: 1, tenantId, attachmentId, step, ...(recheck === undefined ? {} : { recheck }) };
 }
+
+/** What deletes a sent message before it is received (its pop receipt is replaced when it is). */
+export interface SentMessageReceipt {
+  messageId: string;
+  popReceipt: string;
+}

@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '../errors';
 import type { AcceptedAttachRequest } from './attachRequest';
+import type { SentMessageReceipt } from './messages';
 import { STEP_NAMES, type StepName } from './steps';
 
 /** Lifecycle of an attachment, named as Durable Functions names its instances' states. */
@@ -30,7 +31,7 @@ export interface StepState {
    * The safety re-check a parked step sent itself (see StepOutcome `park`): deleted once the step is woken, so a
    * finished attachment leaves no message behind.
    */
-  safetyRecheck?: { messageId: string; popReceipt: string };
+  safetyRecheck?: SentMessageReceipt;
 }
 
 export interface AttachmentResult {
