@@ -86,7 +86,7 @@ export async function runMachineTask<TInput>(
     const heldByOther =
       current?.status === 'Running' &&
       current.owner !== undefined &&
-      !(current.owner.tenantId === me.tenantId && current.owner.attachmentId === me.attachmentId) &&
+      !sameAttachment(current.owner, me) &&
       (current.leaseExpiresAtInMs ?? 0) > now;
     if (heldByOther && current.owner) {
       const owner = current.owner;
