@@ -99,7 +99,7 @@ export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor:
   };
 
   // Counted first: the raw rates are then also measured with the backlog of stored messages this workload keeps.
-  let counted: Awaited<ReturnType<typeof runAttachments>> | undefined;
+  let counted: RawRun | undefined;
   await attempt(`storage operations per attachment (${sizes.countingAttachments}, counted)`, async () => {
     counted = await runAttachments(shared, batch('count', sizes.countingAttachments, sizes, ZERO_LATENCY, true));
   });

@@ -395,6 +395,19 @@ describe('executeStep with a probe (a step that may need no work)', () => {
   const STEP2 = 'enableNetworkProxy';
   const reused: StepProbe = () => Promise.resolve({ kind: 'succeeded', result: {}, detail: { reused: true } } as const);
 
+  /** An attachment at step 2 whose step has `probe`; `runs()` counts how often the step itself ran. */
+  async function probedAtStep2(probe: StepProbe) {
+    let runs = 0;
+    const t = setup(() => {
+      runs++;
+      return succeed({} as never);
+    });
+    t.deps.steps = { [STEP2]: t.deps.steps[STEP] };
+    t.deps.probes = { [STEP2]: probe };
+    await atStep2(t);
+    return { t, runs: () => runs };
+  }
+
   async function atStep2(t: ReturnType<typeof setup>) {
     await seed(t.store);
     await t.store.updateAttachment(TENANT, ID, (r) => ({
@@ -408,18 +421,11 @@ describe('executeStep with a probe (a step that may need no work)', () => {
   }
 
   it('finishes an untouched step in one state write, with its start and success in the history', async () => {
-    let runs = 0;
-    const t = setup(() => {
-      runs++;
-      return succeed({} as never);
-    });
-    t.deps.steps = { [STEP2]: t.deps.steps[STEP] };
-    t.deps.probes = { [STEP2]: reused };
-    await atStep2(t);
+    const { t, runs } = await probedAtStep2(reused);
     const writes = t.store.writes;
     const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP2), t.delivery());
     expect(result.next).toEqual(stepMessage(TENANT, ID, 'installPrivateCloudPlugin'));
-    expect(runs).toBe(0);
+    expect(runs()).toBe(0);
     expect(t.store.writes - writes).toBe(1);
     const record = await t.store.getAttachment(TENANT, ID);
     expect(record?.steps[STEP2]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { reused: true } });
@@ -439,14 +445,7 @@ describe('executeStep with a probe (a step that may need no work)', () => {
     ['cancellation was asked for', reused, 'cancel', 0],
     ['another delivery holds the step', reused, 'leased', 0],
   ] as const)('runs the ordinary path when %s', async (_, probe, condition, expectedRuns) => {
-    let runs = 0;
-    const t = setup(() => {
-      runs++;
-      return succeed({} as never);
-    });
-    t.deps.steps = { [STEP2]: t.deps.steps[STEP] };
-    t.deps.probes = { [STEP2]: probe };
-    await atStep2(t);
+    const { t, runs } = await probedAtStep2(probe);
     if (condition === 'cancel')
       await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, cancelRequested: true } }));
     if (condition === 'leased')
@@ -465,7 +464,7 @@ describe('executeStep with a probe (a step that may need no work)', () => {
         },
       }));
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP2), t.delivery());
-    expect(runs).toBe(expectedRuns);
+    expect(runs()).toBe(expectedRuns);
     const status = (await t.store.getAttachment(TENANT, ID))?.runtimeStatus;
     expect(status).toBe(condition === 'cancel' ? 'Canceled' : 'Running');
     if (condition === 'leased') expect(t.logs.some((l) => l.includes('busy (held by other)'))).toBe(true);
