@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -17,6 +18,8 @@ export interface RunnerProcess {
   invocations: Map<string, InvocationStats>;
   /** Attachments the runner's log reports as ended (Completed, or failed for good), keyed tenant/attachment. */
   ended: Set<string>;
+  /** When the runner last wrote a line (epoch ms): the driver's sign that it is still working. */
+  lastOutputAtInMs(): number;
   /** The last lines, for error reports. */
   tail(): string[];
   stop(): Promise<void>;
@@ -63,8 +66,13 @@ export async function startRunner(env: NodeJS.ProcessEnv): Promise<RunnerProcess
   };
   const invocations = new Map<string, InvocationStats>();
   const ended = new Set<string>();
+  // e.g. BENCH_RUNNER_LOG=/tmp/runner.log keeps the whole log, stamped with the bench's clock, to follow one message.
+  const logFile = process.env.BENCH_RUNNER_LOG ? createWriteStream(process.env.BENCH_RUNNER_LOG) : undefined;
+  let lastOutputAtInMs = Date.now();
   const onLine = (line: string): void => {
+    lastOutputAtInMs = Date.now();
     remember(line);
+    logFile?.write(`${Date.now()} ${line}\n`);
     const executed = EXECUTED.exec(line);
     if (executed) {
       const [, name = '', outcome, duration] = executed;
@@ -103,6 +111,7 @@ export async function startRunner(env: NodeJS.ProcessEnv): Promise<RunnerProcess
     }, STOP_GRACE_IN_MS);
     await exited;
     clearTimeout(timer);
+    logFile?.end();
   };
-  return { apiUrl, pid, invocations, ended, tail: () => lines.slice(-TAIL_LINES), stop };
+  return { apiUrl, pid, invocations, ended, lastOutputAtInMs: () => lastOutputAtInMs, tail: () => lines.slice(-TAIL_LINES), stop };
 }

@@ -9,7 +9,9 @@ const READ_CONCURRENCY = 20;
 const LOG_CHECK_INTERVAL_IN_MS = 250;
 /**
  * Status reads are a fallback only, for when the runner's log stops reporting progress (its wording changed, or an
- * attachment is stuck); while attachments keep ending, the bench reads nothing.
+ * attachment is stuck); while the runner keeps working, the bench reads nothing. Progress is any log line, not an
+ * attachment ending: with realistic latencies none ends for the first minute, and a sweep of every open status
+ * document each few seconds would be a second workload on the app and Azurite.
  */
 const STALL_IN_MS = 5_000;
 /** Sequential mode watches one attachment's step 1 at a time; this is the status read interval while it does. */
@@ -69,15 +71,11 @@ async function waitForEnd(
   let endedReported = false;
   const confirmed = new Set<string>();
   let reads = 0;
-  let lastEndedCount = -1;
-  let lastProgressAt = Date.now();
+  let lastSweepAt = Date.now();
   while (confirmed.size < attachments.length && Date.now() < deadline) {
     const open = attachments.filter((a) => !confirmed.has(key(a)));
     const logSaysDone = open.every((a) => runner.ended.has(key(a)));
-    if (runner.ended.size !== lastEndedCount) {
-      lastEndedCount = runner.ended.size;
-      lastProgressAt = Date.now();
-    }
+    const lastProgressAt = Math.max(runner.lastOutputAtInMs(), lastSweepAt);
     if (logSaysDone && !endedReported) {
       endedReported = true;
       onEnded?.();
@@ -90,7 +88,7 @@ async function waitForEnd(
         const attachment = open[i];
         if (document && attachment && isTerminal(document)) confirmed.add(key(attachment));
       });
-      lastProgressAt = Date.now();
+      lastSweepAt = Date.now();
       if (confirmed.size === attachments.length) break;
     }
     await sleep(logSaysDone ? 1_000 : LOG_CHECK_INTERVAL_IN_MS);
