@@ -113,5 +113,13 @@ export async function startRunner(env: NodeJS.ProcessEnv): Promise<RunnerProcess
     clearTimeout(timer);
     logFile?.end();
   };
-  return { apiUrl, pid, invocations, ended, lastOutputAtInMs: () => lastOutputAtInMs, tail: () => lines.slice(-TAIL_LINES), stop };
+  return {
+    apiUrl,
+    pid,
+    invocations,
+    ended,
+    lastOutputAtInMs: () => lastOutputAtInMs,
+    tail: () => lines.slice(-TAIL_LINES),
+    stop,
+  };
 }
