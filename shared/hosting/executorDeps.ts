@@ -12,9 +12,9 @@ export function executorDeps(
 ): StepExecutorDeps {
   return {
     store: app.store,
-    sendDelayed: (queueName, message, delayInMs) =>
-      app.queues.send(queueName, message, { visibilityDelayInMs: delayInMs }),
-    deleteUnreceived: (queueName, receipt) => app.queues.delete(queueName, receipt),
+    sendDelayed: async (queueName, message, delayInMs) => {
+      await app.queues.send(queueName, message, { visibilityDelayInMs: delayInMs });
+    },
     steps,
     probes,
     maxDequeueCount: app.config.maxDequeueCount,

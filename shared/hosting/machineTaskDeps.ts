@@ -1,7 +1,7 @@
 import type { AppDeps } from '../deps';
 import type { MachineTaskDeps } from '../workflow/machineTask';
 import { stepMessage } from '../workflow/messages';
-import { stepDefinition } from '../workflow/steps';
+import { MACHINE_TASK_WATCH_QUEUE, stepDefinition } from '../workflow/steps';
 
 /** The machine-task deps of steps 2-4, from the app's. */
 export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
@@ -17,5 +17,8 @@ export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
         stepMessage(waiter.tenantId, waiter.attachmentId, waiter.step, waiter.recheck),
       );
     },
+    watch: (message, delayInMs) =>
+      app.queues.send(MACHINE_TASK_WATCH_QUEUE, message, { visibilityDelayInMs: delayInMs }),
+    unwatch: (receipt) => app.queues.delete(MACHINE_TASK_WATCH_QUEUE, receipt),
   };
 }

@@ -1,7 +1,7 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
 import type { NewHistoryEvent, RecordMutation, StateStore } from '../state/StateStore';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
-import { type SentMessageReceipt, type StepMessage, stepMessage, StepMessageSchema } from './messages';
+import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
 import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
 import { nextStep, stepDefinition, type StepName } from './steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';
@@ -18,9 +18,7 @@ export type StepProbe = (
 export interface StepExecutorDeps {
   store: StateStore;
   /** Sends a message to a queue, visible after a delay (the host's output bindings cannot delay). */
-  sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<SentMessageReceipt | void>;
-  /** Deletes a message this app sent and nobody has received yet; false when it was received or is gone. */
-  deleteUnreceived?(queueName: string, receipt: SentMessageReceipt): Promise<boolean>;
+  sendDelayed(queueName: string, message: StepMessage, delayInMs: number): Promise<void>;
   steps: Partial<Record<StepName, StepImplementation>>;
   /** Side-effect-free checks that can finish a step without running it (steps 2-4: the task is already applied). */
   probes?: Partial<Record<StepName, StepProbe>>;
@@ -97,14 +95,12 @@ export async function executeStep(
     verdict: 'run' | 'duplicate' | 'stale' | 'superseded' | 'busy' | 'canceled' | 'missing';
     reEmit?: StepMessage;
     holder?: { owner: string; expiresAtInMs: number };
-    safetyRecheck?: SentMessageReceipt;
   } = { verdict: 'missing' };
   const claimed = await deps.store.updateAttachment(tenantId, attachmentId, (record) => {
     const state = record.steps[step];
     decision.verdict = 'run';
     decision.reEmit = undefined;
     decision.holder = undefined;
-    decision.safetyRecheck = undefined;
     if (isTerminal(record.runtimeStatus)) return void (decision.verdict = 'stale');
     // A holder that let go wrote its outcome, and its own message (the next step's, a re-check, or the queue's
     // redelivery after a retryable failure) carries the attachment on.
@@ -163,8 +159,6 @@ export async function executeStep(
       leaseExpiresAtInMs: claimedAt + deps.leaseInMs,
     };
     delete nextState.awaitingRecheck;
-    delete nextState.safetyRecheck;
-    decision.safetyRecheck = state.safetyRecheck;
     const events: Omit<HistoryEvent, 'time'>[] = fresh
       ? [{ type: 'StepStarted', step, attempt: nextState.attempts, dequeueCount: delivery.dequeueCount }]
       : [];
@@ -178,7 +172,7 @@ export async function executeStep(
       events,
     };
   });
-  const { verdict, reEmit, holder, safetyRecheck } = decision;
+  const { verdict, reEmit, holder } = decision;
   if (!claimed || verdict === 'missing') {
     log('warn', 'no such attachment; message dropped');
     return {};
@@ -195,14 +189,6 @@ export async function executeStep(
     log('info', `nothing to do (${verdict})`);
     return verdict === 'duplicate' && reEmit ? { next: reEmit } : {};
   }
-  if (safetyRecheck && deps.deleteUnreceived) {
-    // Woken (or taken over): the parked step's safety re-check is not needed. If it is this very delivery, its
-    // receipt has changed and the host deletes it as usual.
-    await deps.deleteUnreceived(stepDefinition(step).queueName, safetyRecheck).catch((error: unknown) => {
-      log('warn', `could not delete the parked step's safety re-check: ${String(error)}`);
-    });
-  }
-
   const implementation = deps.steps[step];
   // The record as this invocation last wrote it: later writes start from it instead of reading it again.
   let latest: AttachmentRecord = claimed;
@@ -268,16 +254,12 @@ export async function executeStep(
     const waiting = outcome;
     const queueName = stepDefinition(step).queueName;
     const recheckMessage = stepMessage(tenantId, attachmentId, step, recheck);
-    // A parked step's safety re-check goes first, so the stored state can name it for deletion once woken.
-    const safety = waiting.park ? await deps.sendDelayed(queueName, recheckMessage, waiting.checkAfterInMs) : undefined;
     await write((record) => {
       const state: StepState = {
         ...unleased(record.steps[step]),
         checkpoint: waiting.checkpoint,
         awaitingRecheck: recheck,
       };
-      delete state.safetyRecheck;
-      if (safety) state.safetyRecheck = { messageId: safety.messageId, popReceipt: safety.popReceipt };
       return {
         record: { ...record, lastUpdatedTime: doneAt, steps: { ...record.steps, [step]: state } },
         events: message.recheck === undefined ? [{ type: 'StepWaiting', step, message: waiting.message }] : [],
@@ -289,12 +271,10 @@ export async function executeStep(
       return {};
     }
     // Parked only once the waiting state is stored: a wake-up that arrives sooner would find the step still held
-    // by this invocation and be set aside. Its re-check number is the one the stored state expects.
+    // by this invocation and be set aside. Its re-check number is the one the stored state expects. A parked step
+    // keeps no message of its own in a queue: whoever finishes the work it waits for sends its re-check.
     if (await waiting.park(recheck)) {
-      log(
-        'info',
-        `waiting (${waiting.message}); parked until woken, re-check ${recheck} in ${waiting.checkAfterInMs} ms at the latest`,
-      );
+      log('info', `waiting (${waiting.message}); parked until woken (re-check ${recheck})`);
     } else {
       await deps.sendDelayed(queueName, recheckMessage, 0);
       log('info', `waiting (${waiting.message}); it ended meanwhile, re-check ${recheck} now`);

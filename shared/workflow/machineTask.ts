@@ -10,6 +10,7 @@ import {
 } from '../hosts/remoteRun';
 import type { HostScript } from '../hosts/scripts';
 import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../state/MachineTaskStore';
+import type { MachineTaskWatchMessage, SentMessageReceipt } from './messages';
 import type { StepName } from './steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
@@ -22,7 +23,14 @@ export interface MachineTaskDeps {
   pollIntervalInMs: number;
   /** Sends a parked step the re-check that continues it (the task it waited for ended). */
   wake(waiter: TaskWaiter): Promise<void>;
+  /** Sends a task's watch, to be looked at after the delay (see MachineTaskWatchMessageSchema). */
+  watch(message: MachineTaskWatchMessage, delayInMs: number): Promise<SentMessageReceipt>;
+  /** Deletes a watch nobody has received yet; false when it was received or is gone. */
+  unwatch(receipt: SentMessageReceipt): Promise<boolean>;
 }
+
+/** What a task's watch needs. */
+export type MachineTaskWatchDeps = Pick<MachineTaskDeps, 'tasks' | 'wake' | 'watch'>;
 
 export interface MachineTaskSpec<TInput> {
   step: StepName;
@@ -35,16 +43,18 @@ export interface MachineTaskSpec<TInput> {
 
 export interface MachineTaskCheckpoint extends Record<string, unknown> {
   run?: RemoteRunHandle;
+  /** The task's watch this attachment sent when it claimed the task; deleted once the outcome is recorded. */
+  watch?: SentMessageReceipt;
   waitingFor?: { tenantId: string; attachmentId: string };
 }
 
 const MAX_CLAIM_ROUNDS = 5;
 /**
- * How long a step parked on another attachment's run waits at most before looking for itself: the owner wakes it
- * when the run ends, so this only matters when that wake-up was lost (the owner died between its record and the
- * wake-up); its lease then runs out and the next look takes over.
+ * How often a task's watch looks at a run in progress. The owner wakes the parked steps when the run ends, so the
+ * watch only matters when the owner never comes back: the parked steps are then woken this long after its lease
+ * ran out at the latest. One message per run, however many steps are parked on it.
  */
-const PARKED_RECHECK_IN_MS = 60_000;
+const WATCH_INTERVAL_IN_MS = 60_000;
 /** Wake-ups sent at once when a run ends. */
 const WAKE_CONCURRENCY = 16;
 /** How old an Applied record seen by this process a probe may take instead of reading the row again. */
@@ -67,9 +77,8 @@ export async function runMachineTask<TInput>(
   const options = { pollIntervalInMs: deps.pollIntervalInMs, ...run.options };
 
   if (run.checkpoint?.run) {
-    return follow(deps, run, spec, me, inputHash, () =>
-      checkRemoteRun(deps.runCommands, run.checkpoint!.run!, options),
-    );
+    const { run: handle, watch } = run.checkpoint;
+    return follow(deps, run, spec, me, inputHash, watch, () => checkRemoteRun(deps.runCommands, handle, options));
   }
 
   for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
@@ -93,7 +102,8 @@ export async function runMachineTask<TInput>(
       return {
         kind: 'waiting',
         checkpoint: { waitingFor: owner },
-        checkAfterInMs: Math.min(PARKED_RECHECK_IN_MS, Math.max(0, (current.leaseExpiresAtInMs ?? 0) - now)),
+        // Parked: the owner (or the task's watch) sends the re-check; this is only for a wait that ended meanwhile.
+        checkAfterInMs: 0,
         message: `${spec.machine.machineName} is being configured for ${owner.tenantId}/${owner.attachmentId}`,
         park: async (recheck) => {
           const waiter = { ...me, step: spec.step, recheck };
@@ -127,15 +137,18 @@ export async function runMachineTask<TInput>(
       current?.etag,
     );
     if (!claimed) continue;
+    // Before the run: whatever becomes of this attachment from here on, the steps that park on the task are woken.
+    // A redelivery that claims again sends another; a second watch only looks once more.
+    const watch = await deps.watch(watchMessage(spec, me), watchDelayInMs(claimed.leaseExpiresAtInMs, now));
     const name = runCommandName({ attachmentId: run.attachmentId, step: spec.step, attempt: run.attempt });
-    return follow(deps, run, spec, me, inputHash, async () => {
+    return follow(deps, run, spec, me, inputHash, watch, async () => {
       const progress = await startRemoteRun(
         deps.runCommands,
         { machine: spec.machine, script: spec.script, input: spec.input, runCommandName: name },
         options,
       );
       // Saved before waiting: a redelivery follows this run instead of starting another.
-      await run.saveCheckpoint({ run: progress.handle });
+      await run.saveCheckpoint({ run: progress.handle, watch });
       return progress;
     });
   }
@@ -200,6 +213,7 @@ async function follow<TInput>(
   spec: MachineTaskSpec<TInput>,
   me: { tenantId: string; attachmentId: string },
   inputHash: string,
+  watch: SentMessageReceipt | undefined,
   advance: () => Promise<RemoteRunProgress>,
 ): Promise<StepOutcome<MachineTaskCheckpoint>> {
   let progress: RemoteRunProgress;
@@ -216,6 +230,7 @@ async function follow<TInput>(
         isReusable(deps, spec, inputHash, current, run.nowInMs(), me)
       ) {
         await wakeWaiters(deps, spec, run);
+        await unwatch(deps, watch, run);
         return succeeded(spec, current, false);
       }
     }
@@ -234,12 +249,13 @@ async function follow<TInput>(
     await wakeWaiters(deps, spec, run).catch((wakeError: unknown) =>
       run.log(`could not wake the attachments waiting on ${spec.machine.machineName}: ${String(wakeError)}`),
     );
+    await unwatch(deps, watch, run);
     throw error;
   }
   if (progress.status === 'running') {
     return {
       kind: 'waiting',
-      checkpoint: { run: progress.handle },
+      checkpoint: { run: progress.handle, ...(watch ? { watch } : {}) },
       checkAfterInMs: progress.checkAfterInMs,
       message: `run command ${progress.handle.runCommandName} on ${spec.machine.machineName}`,
     };
@@ -261,6 +277,7 @@ async function follow<TInput>(
     `${spec.machine.machineName}: ${spec.script.name} v${progress.handle.scriptVersion} exited ${progress.exitCode}`,
   );
   await wakeWaiters(deps, spec, run);
+  await unwatch(deps, watch, run);
   return succeeded(spec, applied, false);
 }
 
@@ -276,12 +293,12 @@ function sameAttachment(
  * recorded; a crash in between leaves the rows, and the owner's redelivery wakes them again (a duplicate re-check
  * is dropped by the step).
  */
-async function wakeWaiters<TInput>(
-  deps: MachineTaskDeps,
-  spec: MachineTaskSpec<TInput>,
-  run: StepRunContext<MachineTaskCheckpoint>,
+async function wakeWaiters(
+  deps: Pick<MachineTaskDeps, 'tasks' | 'wake'>,
+  task: TaskKey,
+  logger: Logger,
 ): Promise<void> {
-  const waiters = await deps.tasks.listWaiters(spec.machine, spec.step, spec.subject);
+  const waiters = await deps.tasks.listWaiters(task.machine, task.step, task.subject);
   if (waiters.length === 0) return;
   let next = 0;
   await Promise.all(
@@ -289,8 +306,64 @@ async function wakeWaiters<TInput>(
       while (next < waiters.length) await deps.wake(waiters[next++]!);
     }),
   );
-  await deps.tasks.removeWaiters(spec.machine, spec.step, spec.subject, waiters);
-  run.log(`${spec.machine.machineName}: woke ${waiters.length} attachment step(s) waiting for ${spec.script.name}`);
+  await deps.tasks.removeWaiters(task.machine, task.step, task.subject, waiters);
+  logger.log(`${task.machine.machineName}: woke ${waiters.length} attachment step(s) waiting for ${task.step}`);
+}
+
+/** Where a step's (or a watch's) notes go. */
+interface Logger {
+  log(text: string): void;
+}
+
+/** Which task: its machine, the step that runs it, its subject. */
+type TaskKey = Pick<MachineTaskSpec<unknown>, 'machine' | 'step' | 'subject'>;
+
+function watchMessage(task: TaskKey, owner: { tenantId: string; attachmentId: string }): MachineTaskWatchMessage {
+  return {
+    schemaVersion: 1,
+    tenantId: owner.tenantId,
+    attachmentId: owner.attachmentId,
+    step: task.step,
+    machine: task.machine,
+    subject: task.subject,
+  };
+}
+
+/** The next look: the usual interval, or just past the lease's end if that comes sooner. */
+function watchDelayInMs(leaseExpiresAtInMs: number | undefined, nowInMs: number): number {
+  return Math.max(0, Math.min(WATCH_INTERVAL_IN_MS, (leaseExpiresAtInMs ?? nowInMs) - nowInMs + 1_000));
+}
+
+/** The run's outcome is recorded and its waiters woken: its watch has nothing left to look after. */
+async function unwatch(deps: MachineTaskDeps, watch: SentMessageReceipt | undefined, logger: Logger): Promise<void> {
+  // Already received (it looked once and sent the next): that one finds the task ended and stops by itself.
+  if (watch)
+    await deps
+      .unwatch(watch)
+      .catch((error: unknown) => logger.log(`could not delete the task's watch: ${String(error)}`));
+}
+
+/**
+ * One look of a task's watch. While the owner that sent it still holds a live lease, the watch looks again later;
+ * once the run has ended or its lease has run out (the owner never came back), it wakes every step still parked
+ * on the task, and those look for themselves: reuse the outcome, or take the task over. A task another attachment
+ * has claimed since has that attachment's watch.
+ */
+export async function watchMachineTask(
+  deps: MachineTaskWatchDeps,
+  message: MachineTaskWatchMessage,
+  nowInMs: () => number,
+  log: (text: string) => void,
+): Promise<'watching' | 'woken' | 'handed over'> {
+  const task = await deps.tasks.getTask(message.machine, message.step, message.subject);
+  const now = nowInMs();
+  if (task?.status === 'Running' && (task.leaseExpiresAtInMs ?? 0) > now) {
+    if (!sameAttachment(task.owner, message)) return 'handed over';
+    await deps.watch(message, watchDelayInMs(task.leaseExpiresAtInMs, now));
+    return 'watching';
+  }
+  await wakeWaiters(deps, message, { log });
+  return 'woken';
 }
 
 /** Updates the machine's task record (etag-guarded, re-read on a lost race); this attachment is its owner. */

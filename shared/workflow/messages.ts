@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
+import { machineRefSchema } from '../hosts/machineRef';
 import { AttachmentIdSchema, TenantIdSchema } from './attachRequest';
 import { STEP_NAMES, type StepName } from './steps';
+
+const StepNameSchema = z.enum(STEP_NAMES as [StepName, ...StepName[]], { error: 'must be a known step name' });
 
 /**
  * The message every step queue carries. The attach request itself lives in the state row; the message only says
@@ -11,7 +14,7 @@ export const StepMessageSchema = z.strictObject({
   schemaVersion: z.literal(1, { error: 'must be 1' }),
   tenantId: TenantIdSchema,
   attachmentId: AttachmentIdSchema,
-  step: z.enum(STEP_NAMES as [StepName, ...StepName[]], { error: 'must be a known step name' }),
+  step: StepNameSchema,
   /** Set on the delayed message a step sends itself to look at a running operation again. */
   recheck: z.number().int().min(1).optional(),
   /**
@@ -34,3 +37,18 @@ export interface SentMessageReceipt {
   messageId: string;
   popReceipt: string;
 }
+
+/**
+ * A machine task's watch: sent by the attachment that claims the task, it looks at the task now and then while the
+ * run is under way, so the steps parked on it are woken even if that attachment never comes back (its messages
+ * poisoned, the attachment canceled, the lease run out). The tenant and attachment are the task's owner's.
+ */
+export const MachineTaskWatchMessageSchema = z.strictObject({
+  schemaVersion: z.literal(1, { error: 'must be 1' }),
+  tenantId: TenantIdSchema,
+  attachmentId: AttachmentIdSchema,
+  step: StepNameSchema,
+  machine: machineRefSchema,
+  subject: z.string().max(256, { error: 'must be at most 256 characters' }),
+});
+export type MachineTaskWatchMessage = z.infer<typeof MachineTaskWatchMessageSchema>;

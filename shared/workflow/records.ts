@@ -1,6 +1,5 @@
 import type { ErrorInfo } from '../errors';
 import type { AcceptedAttachRequest } from './attachRequest';
-import type { SentMessageReceipt } from './messages';
 import { STEP_NAMES, type StepName } from './steps';
 
 /** Lifecycle of an attachment, named as Durable Functions names its instances' states. */
@@ -27,11 +26,6 @@ export interface StepState {
   leaseExpiresAtInMs?: number;
   /** The re-check message a waiting step sent itself; other first deliveries for the step are duplicates. */
   awaitingRecheck?: number;
-  /**
-   * The safety re-check a parked step sent itself (see StepOutcome `park`): deleted once the step is woken, so a
-   * finished attachment leaves no message behind.
-   */
-  safetyRecheck?: SentMessageReceipt;
 }
 
 export interface AttachmentResult {

@@ -28,13 +28,14 @@ export type StepOutcome<C extends Record<string, unknown>> =
   | {
       kind: 'waiting';
       checkpoint: C;
-      /** When to look again; for a parked step, the safety net in case the wake-up never comes. */
+      /** When to look again (a parked step has no timer: it is looked at again when woken). */
       checkAfterInMs: number;
       message: string;
       /**
        * Set when the step waits for something another invocation will finish (another attachment's run on the same
        * machine): instead of polling, the executor parks the step once its waiting state is stored, and whoever
-       * finishes that work sends the re-check. Resolves false when the wait ended meanwhile (look again at once).
+       * finishes that work (or the work's watch, should its owner die) sends the re-check. Resolves false when the
+       * wait ended meanwhile (look again at once).
        */
       park?: (recheck: number) => Promise<boolean>;
     };

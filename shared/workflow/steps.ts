@@ -3,6 +3,8 @@
  * step is added; handlers, status and routing all read it.
  */
 export const ATTACH_REQUESTS_QUEUE = 'attach-requests';
+/** Watches on machine tasks in progress (see MachineTaskWatchMessageSchema). */
+export const MACHINE_TASK_WATCH_QUEUE = 'machine-task-watch';
 
 export const STEPS = [
   {

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 
 import { makeAcceptAttachRequestHandler } from '../../functions/acceptAttachRequest';
 import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
+import { makeWatchMachineTaskHandler } from '../../functions/watchMachineTask';
 import { RemoteServiceError } from '../../shared/errors';
 import { makeStepHandler, stepQueueOutput } from '../../shared/hosting/stepFunction';
+import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../../shared/state/MachineTaskStore';
 import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
+import type { MachineTaskWatchMessage } from '../../shared/workflow/messages';
 import { stepMessage } from '../../shared/workflow/messages';
 import { newAttachmentRecord } from '../../shared/workflow/records';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
@@ -181,5 +184,84 @@ describe('poison handler', () => {
       queueContext('addIpConfigurationsPoison').context,
     );
     expect(store.writes).toBe(writes);
+  });
+});
+
+describe('machine task watch handler', () => {
+  const watch: MachineTaskWatchMessage = {
+    schemaVersion: 1,
+    tenantId: 'contoso',
+    attachmentId: 'seed-1',
+    step: 'enableNetworkProxy',
+    machine: { subscriptionId: '00000000-0000-4000-8000-000000000001', resourceGroup: 'rg', machineName: 'HV01' },
+    subject: '',
+  };
+
+  /** One task row and its waiters, as the table holds them. */
+  function setup(task: Partial<MachineTaskRecord>) {
+    const waiters: TaskWaiter[] = [
+      { tenantId: 'fabrikam', attachmentId: 'a2', step: 'enableNetworkProxy', recheck: 1 },
+    ];
+    const woken: TaskWaiter[] = [];
+    const watched: number[] = [];
+    const tasks: Pick<MachineTaskStore, 'getTask' | 'listWaiters' | 'removeWaiters'> = {
+      getTask: () => Promise.resolve({ ...task } as MachineTaskRecord),
+      listWaiters: () => Promise.resolve([...waiters]),
+      removeWaiters: (_m, _t, _s, gone) => {
+        for (const w of gone) waiters.splice(waiters.indexOf(w), 1);
+        return Promise.resolve();
+      },
+    };
+    const handler = makeWatchMachineTaskHandler(() => ({
+      tasks: tasks as MachineTaskStore,
+      wake: (waiter) => {
+        woken.push(waiter);
+        return Promise.resolve();
+      },
+      watch: (_message, delayInMs) => {
+        watched.push(delayInMs);
+        return Promise.resolve({ messageId: 'm', popReceipt: 'p' });
+      },
+      nowInMs: () => 1_000_000,
+    }));
+    return { handler, waiters, woken, watched };
+  }
+
+  it('drops a message that is not a watch, naming what is wrong, and touches nothing', async () => {
+    const t = setup({ status: 'Running' });
+    const { context, logs } = queueContext('watchMachineTask');
+    await t.handler({ ...watch, machine: { machineName: 'HV01' } }, context);
+    expect(logs.filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(logs[0]).toContain(
+      'Not a machine task watch message (machine.subscriptionId must be a subscription GUID; machine.resourceGroup is required)',
+    );
+    expect(t.woken).toEqual([]);
+    expect(t.watched).toEqual([]);
+  });
+
+  it('looks again later while the owner’s lease is live', async () => {
+    const t = setup({
+      status: 'Running',
+      owner: { tenantId: 'contoso', attachmentId: 'seed-1' },
+      leaseExpiresAtInMs: 2_000_000,
+    });
+    const { context, logs } = queueContext('watchMachineTask');
+    await t.handler(watch, context);
+    expect(t.watched).toEqual([60_000]);
+    expect(t.woken).toEqual([]);
+    expect(logs.at(-1)).toContain('watching');
+  });
+
+  it('wakes the parked steps once the lease has run out', async () => {
+    const t = setup({
+      status: 'Running',
+      owner: { tenantId: 'contoso', attachmentId: 'seed-1' },
+      leaseExpiresAtInMs: 999_999,
+    });
+    const { context } = queueContext('watchMachineTask');
+    await t.handler(watch, context);
+    expect(t.woken.map((w) => w.attachmentId)).toEqual(['a2']);
+    expect(t.waiters).toEqual([]);
+    expect(t.watched).toEqual([]);
   });
 });

@@ -232,8 +232,8 @@ export async function checkInvariants(
   }
 
   // 4. Queues: every step message processed; whatever is in a poison queue belongs to a Failed attachment. A kill
-  // between a parked step's safety re-check and the state naming it (or between the wake-up's claim and the
-  // deletion) leaves that message queued until it surfaces, at most 60 s later, and is dropped: wait that long.
+  // between a run's recorded outcome and the deletion of its watch (or a run longer than one watch interval, whose
+  // watch has been re-sent) leaves a watch queued until it surfaces, at most 60 s later, and stops: wait that long.
   const drainDeadline = Date.now() + 75_000;
   let counts = await stack.queueCounts();
   const pending = () => Object.entries(counts).filter(([name, n]) => !name.endsWith('-poison') && n > 0);

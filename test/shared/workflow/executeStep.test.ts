@@ -21,16 +21,11 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
   const store = new InMemoryStateStore();
   let now = Date.parse('2026-11-28T10:00:00Z');
   const delayed: { queueName: string; message: unknown; delayInMs: number }[] = [];
-  const deleted: { queueName: string; messageId: string; popReceipt: string }[] = [];
   const deps: StepExecutorDeps = {
     store,
     sendDelayed: (queueName, message, delayInMs) => {
       delayed.push({ queueName, message, delayInMs });
-      return Promise.resolve({ messageId: `m${delayed.length}`, popReceipt: `r${delayed.length}` });
-    },
-    deleteUnreceived: (queueName, receipt) => {
-      deleted.push({ queueName, ...receipt });
-      return Promise.resolve(true);
+      return Promise.resolve();
     },
     steps: { [STEP]: implementation },
     maxDequeueCount: 3,
@@ -48,7 +43,7 @@ function setup(implementation: StepImplementation, overrides: Partial<StepExecut
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   const advance = (ms: number) => void (now += ms);
-  return { store, deps, delayed, deleted, logs, delivery, advance };
+  return { store, deps, delayed, logs, delivery, advance };
 }
 
 async function seed(store: InMemoryStateStore) {
@@ -202,8 +197,8 @@ describe('executeStep', () => {
   });
 
   it.each([
-    ['parks it with only a safety re-check', true, [60_000]],
-    ['re-checks at once when the wait ended before the step parked', false, [60_000, 0]],
+    ['parks it with no message of its own in a queue', true, []],
+    ['re-checks at once when the wait ended before the step parked', false, [0]],
   ])(
     'a step waiting on another invocation’s work: %s, without waiting inline',
     async (_, parks, expectedDelaysInMs) => {
@@ -237,7 +232,6 @@ describe('executeStep', () => {
           stored: expect.objectContaining({
             awaitingRecheck: 1,
             checkpoint: { waitingFor: 'other' },
-            safetyRecheck: { messageId: 'm1', popReceipt: 'r1' },
           }) as unknown,
         },
       ]);
@@ -245,12 +239,10 @@ describe('executeStep', () => {
       expect(t.delayed.map((d) => d.delayInMs)).toEqual(expectedDelaysInMs);
       for (const sent of t.delayed) expect(sent.message).toEqual(stepMessage(TENANT, ID, STEP, 1));
 
-      // The wake-up (or the immediate re-check) continues the step and deletes the safety re-check.
+      // The wake-up (or the immediate re-check) continues the step.
       await executeStep(t.deps, stepMessage(TENANT, ID, STEP, 1), t.delivery(1, 'inv-2'));
-      expect(t.deleted).toEqual([{ queueName: 'step-add-ip-configurations', messageId: 'm1', popReceipt: 'r1' }]);
       const record = await t.store.getAttachment(TENANT, ID);
       expect(record?.steps[STEP]).toMatchObject({ status: 'Succeeded' });
-      expect(record?.steps[STEP].safetyRecheck).toBeUndefined();
     },
   );
 

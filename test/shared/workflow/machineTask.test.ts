@@ -12,7 +12,9 @@ import {
   type MachineTaskSpec,
   reusedMachineTask,
   runMachineTask,
+  watchMachineTask,
 } from '../../../shared/workflow/machineTask';
+import type { MachineTaskWatchMessage, SentMessageReceipt } from '../../../shared/workflow/messages';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
 import { useAzurite } from '../../support/azurite';
@@ -26,13 +28,15 @@ afterAll(() => arm.close());
 
 let tableNumber = 0;
 
-/** Machine-task deps on a fresh task table and the ARM emulator; wake-ups are recorded, not sent. */
+/** Machine-task deps on a fresh task table and the ARM emulator; wake-ups and watches are recorded, not sent. */
 function lab(options: { runCommands?: RemoteRunClient; wake?: (waiter: TaskWaiter) => Promise<void> } = {}) {
   tableNumber += 1;
   const tasks = new TableMachineTaskStore(
     tableClientFrom(azurite.connectionString(), `parkwake${Date.now() % 100_000}x${tableNumber}`),
   );
   const woken: TaskWaiter[] = [];
+  const watches: { message: MachineTaskWatchMessage; delayInMs: number; receipt: SentMessageReceipt }[] = [];
+  const unwatched: SentMessageReceipt[] = [];
   const deps: MachineTaskDeps = {
     tasks,
     runCommands: options.runCommands ?? arm.client(),
@@ -45,8 +49,17 @@ function lab(options: { runCommands?: RemoteRunClient; wake?: (waiter: TaskWaite
         woken.push(waiter);
         return Promise.resolve();
       }),
+    watch: (message, delayInMs) => {
+      const receipt = { messageId: `watch-${watches.length + 1}`, popReceipt: 'pop' };
+      watches.push({ message, delayInMs, receipt });
+      return Promise.resolve(receipt);
+    },
+    unwatch: (receipt) => {
+      unwatched.push(receipt);
+      return Promise.resolve(true);
+    },
   };
-  return { deps, tasks, woken };
+  return { deps, tasks, woken, watches, unwatched };
 }
 
 const spec: MachineTaskSpec<Record<string, never>> = {
@@ -98,21 +111,38 @@ async function ownerUntilDone(deps: MachineTaskDeps, checkpoint: MachineTaskChec
 
 describe('runMachineTask: steps waiting on another attachment’s run', () => {
   it('parks instead of polling, and the owner wakes each waiter with its re-check number when the run ends', async () => {
-    const { deps, tasks, woken } = lab();
+    const { deps, tasks, woken, watches, unwatched } = lab();
     const started = waiting(await runMachineTask(deps, runFor('owner'), spec));
     expect(started.park).toBeUndefined();
 
     const first = waiting(await runMachineTask(deps, runFor('w1'), spec));
     const second = waiting(await runMachineTask(deps, runFor('w2'), spec));
     expect(first.checkpoint.waitingFor).toEqual({ tenantId: 'contoso', attachmentId: 'owner' });
-    // The wake-up is the way on; the delayed look is only a safety net.
-    expect(first.checkAfterInMs).toBe(60_000);
+    // The waiters send nothing: the run's one watch, sent by its owner, stands in for all of them.
+    expect(watches).toEqual([
+      {
+        message: {
+          schemaVersion: 1,
+          tenantId: 'contoso',
+          attachmentId: 'owner',
+          step: 'enableNetworkProxy',
+          machine: spec.machine,
+          subject: '',
+        },
+        delayInMs: 60_000,
+        receipt: { messageId: 'watch-1', popReceipt: 'pop' },
+      },
+    ]);
+    expect(started.checkpoint.watch).toEqual({ messageId: 'watch-1', popReceipt: 'pop' });
     expect(await first.park?.(1)).toBe(true);
     expect(await second.park?.(4)).toBe(true);
     expect(woken).toEqual([]);
 
     const done = await ownerUntilDone(deps, started.checkpoint);
     expect(done).toMatchObject({ kind: 'succeeded', detail: { reused: false } });
+    // Outcome recorded and waiters woken: the watch is deleted before it is due.
+    expect(unwatched).toEqual([{ messageId: 'watch-1', popReceipt: 'pop' }]);
+    expect(watches).toHaveLength(1);
     expect(woken).toEqual([
       { tenantId: 'contoso', attachmentId: 'w1', step: 'enableNetworkProxy', recheck: 1 },
       { tenantId: 'contoso', attachmentId: 'w2', step: 'enableNetworkProxy', recheck: 4 },
@@ -194,5 +224,57 @@ describe('runMachineTask: steps waiting on another attachment’s run', () => {
     });
     expect(woken).toEqual([{ tenantId: 'contoso', attachmentId: 'w1', step: 'enableNetworkProxy', recheck: 1 }]);
     expect((await tasks.getTask(spec.machine, spec.step, spec.subject))?.status).toBe('Applied');
+  });
+});
+
+describe('watchMachineTask: the one safety net for every step parked on a run', () => {
+  const logs: string[] = [];
+  const log = (text: string) => void logs.push(text);
+
+  it('looks again while the owner holds a live lease, and once the run has ended finds nobody left to wake', async () => {
+    const { deps, woken, watches } = lab();
+    const started = waiting(await runMachineTask(deps, runFor('owner'), spec));
+    const sent = watches[0]!.message;
+    expect(await watchMachineTask(deps, sent, Date.now, log)).toBe('watching');
+    expect(watches.map((w) => w.message)).toEqual([sent, sent]);
+    expect(watches[1]!.delayInMs).toBe(60_000);
+
+    await ownerUntilDone(deps, started.checkpoint);
+    expect(await watchMachineTask(deps, sent, Date.now, log)).toBe('woken');
+    expect(woken).toEqual([]);
+    expect(watches).toHaveLength(2);
+  });
+
+  it('wakes every parked step once the owner’s lease has run out without it coming back', async () => {
+    const { deps, tasks, woken, watches } = lab();
+    waiting(await runMachineTask(deps, runFor('owner'), spec));
+    expect(await waiting(await runMachineTask(deps, runFor('w1'), spec)).park?.(1)).toBe(true);
+    expect(await waiting(await runMachineTask(deps, runFor('w2'), spec)).park?.(3)).toBe(true);
+    const lease = (await tasks.getTask(spec.machine, spec.step, spec.subject))?.leaseExpiresAtInMs ?? 0;
+    // The watch never waits past the lease's end.
+    expect(await watchMachineTask(deps, watches[0]!.message, () => lease - 30_000, log)).toBe('watching');
+    expect(watches[1]!.delayInMs).toBe(31_000);
+
+    expect(await watchMachineTask(deps, watches[0]!.message, () => lease + 1, log)).toBe('woken');
+    expect(woken.map((w) => [w.attachmentId, w.recheck])).toEqual([
+      ['w1', 1],
+      ['w2', 3],
+    ]);
+    expect(await tasks.listWaiters(spec.machine, spec.step, spec.subject)).toEqual([]);
+    // Woken, a waiter finds the lease gone and takes the machine over, with a watch of its own.
+    const late = { ...runFor('w1'), nowInMs: () => lease + 1 };
+    const takeover = waiting(await runMachineTask(deps, late, spec));
+    expect(takeover.park).toBeUndefined();
+    expect(watches.at(-1)?.message.attachmentId).toBe('w1');
+  });
+
+  it('leaves a task another attachment has claimed since to that attachment’s watch', async () => {
+    const { deps, tasks, woken, watches } = lab();
+    waiting(await runMachineTask(deps, runFor('owner'), spec));
+    const current = await tasks.getTask(spec.machine, spec.step, spec.subject);
+    await tasks.putTask({ ...current!, owner: { tenantId: 'contoso', attachmentId: 'other' } }, current?.etag);
+    expect(await watchMachineTask(deps, watches[0]!.message, Date.now, log)).toBe('handed over');
+    expect(watches).toHaveLength(1);
+    expect(woken).toEqual([]);
   });
 });
