@@ -354,10 +354,28 @@ function untouched(record: AttachmentRecord, step: StepName): boolean {
 }
 
 /**
- * Most deliveries of steps 2-4 find their machine's task already applied. Such a step is finished in one state
- * write, StepStarted and StepSucceeded together, instead of a claim and then an outcome: the probe changes nothing
- * anywhere, and the write is etag-guarded and made only if the step is still untouched, so a racing delivery can at
- * worst make this one fall back to the ordinary path. Undefined when the step was not finished this way.
+ * A step parked until another attachment's run ends, and this the first delivery of the re-check that wakes it: the
+ * only other kind a probe may finish. Cancellation does not stop it, as it does not stop any step under way.
+ */
+function wokenFromPark(record: AttachmentRecord, step: StepName, message: StepMessage, delivery: Delivery): boolean {
+  const state = record.steps[step];
+  return (
+    !isTerminal(record.runtimeStatus) &&
+    record.currentStep === step &&
+    delivery.dequeueCount === 1 &&
+    message.recheck !== undefined &&
+    state.status === 'Running' &&
+    state.awaitingRecheck === message.recheck &&
+    state.leaseOwner === undefined
+  );
+}
+
+/**
+ * Most deliveries of steps 2-4 find their machine's task already applied, and so do the parked steps its run's
+ * owner wakes. Such a step is finished in one state write (with StepStarted for one nobody had started) instead of
+ * a claim and then an outcome: the probe changes nothing anywhere, and the write is etag-guarded and made only if
+ * the step is still as the probe found it, so a racing delivery can at worst make this one fall back to the
+ * ordinary path. Undefined when the step was not finished this way.
  */
 async function finishByProbe(
   deps: StepExecutorDeps,
@@ -367,18 +385,21 @@ async function finishByProbe(
 ): Promise<StepDeliveryResult | undefined> {
   const { tenantId, attachmentId, step } = message;
   const probe = deps.probes?.[step];
-  if (!probe || message.recheck !== undefined || message.afterLeaseOf !== undefined) return undefined;
+  if (!probe || message.afterLeaseOf !== undefined) return undefined;
+  const woken = message.recheck !== undefined;
   // The step starts now, whatever time its one write happens at.
   const startedTime = iso(deps.nowInMs());
   const seen = await deps.store.getAttachment(tenantId, attachmentId, { recent: true });
-  if (!seen || !untouched(seen, step)) return undefined;
+  const eligible = (record: AttachmentRecord) =>
+    woken ? wokenFromPark(record, step, message, delivery) : untouched(record, step);
+  if (!seen || !eligible(seen)) return undefined;
   let outcome: Succeeded | undefined;
   try {
     outcome = await probe({
       tenantId,
       attachmentId,
       request: seen.request,
-      attempt: 1,
+      attempt: woken ? seen.steps[step].attempts : 1,
       result: seen.result,
       saveCheckpoint: () => Promise.reject(new TypeError('A probe may not save a checkpoint')),
       inlineWaitInMs: 0,
@@ -400,8 +421,9 @@ async function finishByProbe(
     attachmentId,
     (record) => {
       wrote = false;
-      if (!untouched(record, step)) return undefined;
+      if (!eligible(record)) return undefined;
       wrote = true;
+      if (woken) return succeedStep(record, step, succeeded, iso(deps.nowInMs()));
       const started: StepState = { ...record.steps[step], status: 'Running', attempts: 1, startedTime };
       return succeedStep(
         { ...record, steps: { ...record.steps, [step]: started } },

@@ -461,4 +461,54 @@ describe('executeStep with a probe (a step that may need no work)', () => {
     expect(status).toBe(condition === 'cancel' ? 'Canceled' : 'Running');
     if (condition === 'leased') expect(t.logs.some((l) => l.includes('busy (held by other)'))).toBe(true);
   });
+
+  /** Step 2 parked awaiting re-check 2, as the executor leaves a step that waits for another attachment's run. */
+  async function parkedAtStep2(probe: StepProbe) {
+    const probed = await probedAtStep2(probe);
+    await probed.t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: {
+        ...r,
+        steps: {
+          ...r.steps,
+          [STEP2]: {
+            status: 'Running',
+            attempts: 1,
+            startedTime: '2026-11-28T10:00:00.000Z',
+            awaitingRecheck: 2,
+            checkpoint: { waitingFor: { tenantId: 'fabrikam', attachmentId: 'owner' } },
+          },
+        },
+      },
+    }));
+    return probed;
+  }
+
+  it('finishes a parked step its wake-up finds reusable in one state write, keeping its start', async () => {
+    const { t, runs } = await parkedAtStep2(reused);
+    const writes = t.store.writes;
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP2, 2), t.delivery());
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'installPrivateCloudPlugin'));
+    expect(runs()).toBe(0);
+    expect(t.store.writes - writes).toBe(1);
+    const state = (await t.store.getAttachment(TENANT, ID))?.steps[STEP2];
+    expect(state).toMatchObject({ status: 'Succeeded', attempts: 1, startedTime: '2026-11-28T10:00:00.000Z' });
+    expect(state?.awaitingRecheck).toBeUndefined();
+    expect(state?.checkpoint).toBeUndefined();
+    const history = (await t.store.listHistory(TENANT, ID)).map((e) => `${e.type} ${e.step ?? ''}`.trim());
+    expect(history.at(-1)).toBe(`StepSucceeded ${STEP2}`);
+    expect(history).not.toContain(`StepStarted ${STEP2}`);
+  });
+
+  it.each([
+    ['a re-check the step no longer waits for', 1, 1, 'superseded'],
+    ['a redelivered wake-up (its last look failed)', 2, 2, 'ran'],
+  ] as const)('leaves %s to the ordinary path', async (_, recheck, dequeueCount, expected) => {
+    const { t, runs } = await parkedAtStep2(reused);
+    await executeStep(t.deps, stepMessage(TENANT, ID, STEP2, recheck), t.delivery(dequeueCount));
+    expect(runs()).toBe(expected === 'ran' ? 1 : 0);
+    if (expected === 'superseded') {
+      expect(t.logs.some((l) => l.includes('nothing to do (superseded)'))).toBe(true);
+      expect((await t.store.getAttachment(TENANT, ID))?.steps[STEP2].awaitingRecheck).toBe(2);
+    }
+  });
 });
