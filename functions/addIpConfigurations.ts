@@ -1,6 +1,5 @@
 import type { AppDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
-import { stepFunctionOptions } from '../shared/hosting/stepFunction';
+import { registerStepFunctions } from '../shared/hosting/stepFunction';
 import { addIpConfigurations, type AddIpConfigurationsCheckpoint } from '../shared/workflow/addIpConfigurations';
 import type { StepImplementation } from '../shared/workflow/executeStep';
 
@@ -23,6 +22,6 @@ export function addIpConfigurationsStep(app: AppDeps): StepImplementation {
   };
 }
 
-registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, addIpConfigurationsStep));
+registerStepFunctions(STEP, addIpConfigurationsStep);
 
 export type { AddIpConfigurationsCheckpoint };

@@ -1,7 +1,6 @@
 import type { AppDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { stepFunctionOptions } from '../shared/hosting/stepFunction';
+import { registerStepFunctions } from '../shared/hosting/stepFunction';
 import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { createContainerNetwork } from '../shared/workflow/hostSteps';
 
@@ -20,4 +19,4 @@ export function createContainerNetworkProbe(app: AppDeps): StepProbe {
   };
 }
 
-registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, createContainerNetworkStep, createContainerNetworkProbe));
+registerStepFunctions(STEP, createContainerNetworkStep, createContainerNetworkProbe);

@@ -1,7 +1,6 @@
 import type { AppDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { stepFunctionOptions } from '../shared/hosting/stepFunction';
+import { registerStepFunctions } from '../shared/hosting/stepFunction';
 import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { enableNetworkProxy } from '../shared/workflow/hostSteps';
 
@@ -20,4 +19,4 @@ export function enableNetworkProxyProbe(app: AppDeps): StepProbe {
   };
 }
 
-registerStorageQueueFunction(STEP, stepFunctionOptions(STEP, enableNetworkProxyStep, enableNetworkProxyProbe));
+registerStepFunctions(STEP, enableNetworkProxyStep, enableNetworkProxyProbe);

@@ -64,4 +64,9 @@ for (const step of STEPS) {
     connection: STORAGE_CONNECTION_SETTING,
     handler: makeFailPoisonedStepHandler(() => getDeps()),
   });
+  registerStorageQueueFunction(`${step.name}RechecksPoison`, {
+    queueName: poisonQueueOf(step.recheckQueueName),
+    connection: STORAGE_CONNECTION_SETTING,
+    handler: makeFailPoisonedStepHandler(() => getDeps()),
+  });
 }

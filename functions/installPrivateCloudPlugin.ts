@@ -1,7 +1,6 @@
 import type { AppDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
 import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { stepFunctionOptions } from '../shared/hosting/stepFunction';
+import { registerStepFunctions } from '../shared/hosting/stepFunction';
 import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { installPrivateCloudPlugin } from '../shared/workflow/hostSteps';
 
@@ -20,7 +19,4 @@ export function installPrivateCloudPluginProbe(app: AppDeps): StepProbe {
   };
 }
 
-registerStorageQueueFunction(
-  STEP,
-  stepFunctionOptions(STEP, installPrivateCloudPluginStep, installPrivateCloudPluginProbe),
-);
+registerStepFunctions(STEP, installPrivateCloudPluginStep, installPrivateCloudPluginProbe);

@@ -13,7 +13,7 @@ export function machineTaskDeps(app: AppDeps): MachineTaskDeps {
     pollIntervalInMs: app.config.arm.pollIntervalInMs,
     wake: async (waiter) => {
       await app.queues.send(
-        stepDefinition(waiter.step).queueName,
+        stepDefinition(waiter.step).recheckQueueName,
         stepMessage(waiter.tenantId, waiter.attachmentId, waiter.step, waiter.recheck),
       );
     },

@@ -11,6 +11,7 @@ import {
 } from '../workflow/executeStep';
 import { nextStep, stepDefinition, type StepName } from '../workflow/steps';
 import { executorDeps } from './executorDeps';
+import { registerStorageQueueFunction } from './functionApp';
 
 /** The output binding to a step's queue; the same object for every function that starts that step. */
 const bindings = new Map<string, StorageQueueOutput>();
@@ -50,16 +51,19 @@ export function makeStepHandler(step: StepName, deps: () => StepExecutorDeps) {
 }
 
 /**
- * Everything a step's queue function registers: its queue, the next step's output binding, and a handler that runs
- * the step with the app's dependencies (built on first use).
+ * Everything a step's queue function registers: its queue (new work, or `lane` 'rechecks' for the step's
+ * re-checks), the next step's output binding, and a handler that runs the step with the app's dependencies (built
+ * on first use).
  */
 export function stepFunctionOptions(
   step: StepName,
   implementation: (app: AppDeps) => StepImplementation,
   probe?: (app: AppDeps) => StepProbe,
+  lane: 'new' | 'rechecks' = 'new',
 ): StorageQueueFunctionOptions {
+  const definition = stepDefinition(step);
   return {
-    queueName: stepDefinition(step).queueName,
+    queueName: lane === 'new' ? definition.queueName : definition.recheckQueueName,
     connection: STORAGE_CONNECTION_SETTING,
     extraOutputs: nextStepOutputs(step),
     handler: makeStepHandler(step, () => {
@@ -67,4 +71,14 @@ export function stepFunctionOptions(
       return executorDeps(app, { [step]: implementation(app) }, probe ? { [step]: probe(app) } : {});
     }),
   };
+}
+
+/** Registers a step's two functions: `<step>` on its queue of new work and `<step>Rechecks` on its re-checks. */
+export function registerStepFunctions(
+  step: StepName,
+  implementation: (app: AppDeps) => StepImplementation,
+  probe?: (app: AppDeps) => StepProbe,
+): void {
+  registerStorageQueueFunction(step, stepFunctionOptions(step, implementation, probe));
+  registerStorageQueueFunction(`${step}Rechecks`, stepFunctionOptions(step, implementation, probe, 'rechecks'));
 }

@@ -181,7 +181,11 @@ export async function executeStep(
     // The holder may be dead with this its only message (a host abandons a timed-out invocation's message long
     // before the lease ends): look again when the holder should be done, and take over once the lease runs out.
     const delayInMs = Math.min(holder.expiresAtInMs - claimedAt, deps.busyRecheckInMs) + BUSY_MARGIN_IN_MS;
-    await deps.sendDelayed(stepDefinition(step).queueName, { ...message, afterLeaseOf: holder.owner }, delayInMs);
+    await deps.sendDelayed(
+      stepDefinition(step).recheckQueueName,
+      { ...message, afterLeaseOf: holder.owner },
+      delayInMs,
+    );
     log('info', `busy (held by ${holder.owner}); looking again in ${delayInMs} ms`);
     return {};
   }
@@ -252,7 +256,7 @@ export async function executeStep(
   if (outcome.kind === 'waiting') {
     const recheck = (message.recheck ?? 0) + 1;
     const waiting = outcome;
-    const queueName = stepDefinition(step).queueName;
+    const queueName = stepDefinition(step).recheckQueueName;
     const recheckMessage = stepMessage(tenantId, attachmentId, step, recheck);
     await write((record) => {
       const state: StepState = {

@@ -173,7 +173,7 @@ describe('executeStep', () => {
     expect(history.at(-1)).toMatchObject({ type: 'Failed', error: { code: 'PrivateIPAddressInUse' } });
   });
 
-  it('saves the checkpoint and schedules a re-check on its own queue while an operation runs', async () => {
+  it('saves the checkpoint and schedules a re-check on its step’s re-check queue while an operation runs', async () => {
     let calls = 0;
     const t = setup((run) => {
       calls++;
@@ -185,7 +185,7 @@ describe('executeStep', () => {
     await seed(t.store);
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
     expect(t.delayed).toEqual([
-      { queueName: 'step-add-ip-configurations', message: stepMessage(TENANT, ID, STEP, 1), delayInMs: 1500 },
+      { queueName: 'step-add-ip-configurations-rechecks', message: stepMessage(TENANT, ID, STEP, 1), delayInMs: 1500 },
     ]);
     let record = await t.store.getAttachment(TENANT, ID);
     expect(record?.steps[STEP]).toMatchObject({ status: 'Running', attempts: 1, checkpoint: { op: 'x' } });
@@ -261,7 +261,7 @@ describe('executeStep', () => {
     // Looked at again after the busy re-check interval (the lease is longer), marked with the holder it waits for.
     expect(t.delayed).toEqual([
       {
-        queueName: 'step-add-ip-configurations',
+        queueName: 'step-add-ip-configurations-rechecks',
         message: { ...stepMessage(TENANT, ID, STEP), afterLeaseOf: 'first' },
         delayInMs: 15_500,
       },
