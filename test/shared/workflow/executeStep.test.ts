@@ -9,7 +9,7 @@ import {
   type StepProbe,
 } from '../../../shared/workflow/executeStep';
 import { stepMessage } from '../../../shared/workflow/messages';
-import { newAttachmentRecord } from '../../../shared/workflow/records';
+import { newAttachmentRecord, type StepState } from '../../../shared/workflow/records';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 import { acceptedSeedRequest } from '../../fixtures';
 
@@ -400,6 +400,11 @@ describe('executeStep with a probe (a step that may need no work)', () => {
     return { t, runs: () => runs };
   }
 
+  /** Stores step 2's state as another delivery left it. */
+  async function setStep2(t: ReturnType<typeof setup>, state: StepState) {
+    await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, steps: { ...r.steps, [STEP2]: state } } }));
+  }
+
   async function atStep2(t: ReturnType<typeof setup>) {
     await seed(t.store);
     await t.store.updateAttachment(TENANT, ID, (r) => ({
@@ -441,20 +446,12 @@ describe('executeStep with a probe (a step that may need no work)', () => {
     if (condition === 'cancel')
       await t.store.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, cancelRequested: true } }));
     if (condition === 'leased')
-      await t.store.updateAttachment(TENANT, ID, (r) => ({
-        record: {
-          ...r,
-          steps: {
-            ...r.steps,
-            [STEP2]: {
-              status: 'Running',
-              attempts: 1,
-              leaseOwner: 'other',
-              leaseExpiresAtInMs: Date.parse('2027-01-01'),
-            },
-          },
-        },
-      }));
+      await setStep2(t, {
+        status: 'Running',
+        attempts: 1,
+        leaseOwner: 'other',
+        leaseExpiresAtInMs: Date.parse('2027-01-01'),
+      });
     await executeStep(t.deps, stepMessage(TENANT, ID, STEP2), t.delivery());
     expect(runs()).toBe(expectedRuns);
     const status = (await t.store.getAttachment(TENANT, ID))?.runtimeStatus;
@@ -465,21 +462,13 @@ describe('executeStep with a probe (a step that may need no work)', () => {
   /** Step 2 parked awaiting re-check 2, as the executor leaves a step that waits for another attachment's run. */
   async function parkedAtStep2(probe: StepProbe) {
     const probed = await probedAtStep2(probe);
-    await probed.t.store.updateAttachment(TENANT, ID, (r) => ({
-      record: {
-        ...r,
-        steps: {
-          ...r.steps,
-          [STEP2]: {
-            status: 'Running',
-            attempts: 1,
-            startedTime: '2026-11-28T10:00:00.000Z',
-            awaitingRecheck: 2,
-            checkpoint: { waitingFor: { tenantId: 'fabrikam', attachmentId: 'owner' } },
-          },
-        },
-      },
-    }));
+    await setStep2(probed.t, {
+      status: 'Running',
+      attempts: 1,
+      startedTime: '2026-11-28T10:00:00.000Z',
+      awaitingRecheck: 2,
+      checkpoint: { waitingFor: { tenantId: 'fabrikam', attachmentId: 'owner' } },
+    });
     return probed;
   }
 
