@@ -72,11 +72,12 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   let azurite: RunningAzurite | undefined;
   if (!env.AzureWebJobsStorage || env.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
-    azurite = await startAzurite(options.persist ? { location: join(APP_ROOT, '.azurite') } : {});
+    // Scratch, not in-memory: Azurite's in-memory queue store stalls for longer and longer once a minute (see scratch).
+    azurite = await startAzurite(options.persist ? { location: join(APP_ROOT, '.azurite') } : { scratch: true });
     stops.push(() => azurite?.stop() ?? Promise.resolve());
     env.AzureWebJobsStorage = azurite.connectionString;
     lines.push(
-      `Azurite (${options.persist ? 'on disk in .azurite/' : 'in memory'}): queues http://127.0.0.1:${azurite.queuePort}, tables http://127.0.0.1:${azurite.tablePort}`,
+      `Azurite (${options.persist ? 'on disk in .azurite/' : 'scratch, removed on exit'}): queues http://127.0.0.1:${azurite.queuePort}, tables http://127.0.0.1:${azurite.tablePort}`,
     );
   } else {
     lines.push('Storage: the configured AzureWebJobsStorage');

@@ -77,7 +77,7 @@ export async function startScenarioStack(
   try {
     // e.g. BENCH_AZURITE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the storage emulator's time goes.
     const nodeArgs = (process.env.BENCH_AZURITE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-    const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0, nodeArgs });
+    const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0, scratch: true, nodeArgs });
     stops.push(() => azurite.stop());
     const proxies: CountingProxy[] = [];
     let connectionString = azurite.connectionString;

@@ -66,7 +66,7 @@ export function storageSection(results: BenchResults): string[] {
       ...(storage.residentMessages
         ? [
             '',
-            `Messages stored in Azurite during the counted run (sent, not yet deleted): ${f(storage.residentMessages.meanAtOperation)} on average at each queue operation, ${f(storage.residentMessages.peak)} at the peak. Azurite 3.35 looks through every stored message of the account on each queue operation (its in-memory store's expired-message sweep), so a queue operation's cost grows with this number; real Azure Storage does not behave so. The queue rate that prices the limit is therefore measured with that many messages stored.`,
+            `Messages stored in Azurite during the counted run (sent, not yet deleted): ${f(storage.residentMessages.meanAtOperation)} on average at each queue operation, ${f(storage.residentMessages.peak)} at the peak. Azurite 3.35 looks through every stored message of the account on each queue operation (its metadata store's expired-message sweep), so a queue operation's cost grows with this number; real Azure Storage does not behave so. The queue rate that prices the limit is therefore measured with that many messages stored.`,
           ]
         : []),
       '',

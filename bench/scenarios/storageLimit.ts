@@ -74,11 +74,11 @@ async function rate(workers: number, durationMs: number, op: (worker: number) =>
 }
 
 /**
- * The ceiling this machine's Azurite puts on the app, measured in the same bench run: a fresh in-memory Azurite
- * driven from this process at a fixed concurrency with the same SDKs the app uses.
+ * The ceiling this machine's Azurite puts on the app, measured in the same bench run: a fresh Azurite (in a scratch
+ * folder, as in the runs) driven from this process at a fixed concurrency with the same SDKs the app uses.
  */
 export async function measureStorageRates(secondsPerMeasure: number, residentMessages = 0): Promise<StorageRates> {
-  const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0 });
+  const azurite = await startAzurite({ blobPort: 0, queuePort: 0, tablePort: 0, scratch: true });
   try {
     const durationMs = secondsPerMeasure * 1000;
     // The runner pid does not exist here; only Azurite, this process and everything else count.

@@ -66,6 +66,20 @@ describe('startAzurite', () => {
     expect((await table.getEntity('p', 'r')).value).toBe(1);
   });
 
+  it('keeps a scratch run on disk in a fresh folder that stop() removes', async () => {
+    const azurite = await start({ blobPort: 0, queuePort: 0, tablePort: 0, scratch: true });
+    const folder = azurite.location ?? '';
+    expect(folder).toMatch(/azurite-/);
+    const queue = new QueueClient(azurite.connectionString, 'azurite-scratch');
+    await queue.create();
+    await queue.sendMessage('kept on disk');
+    expect(readdirSync(folder).length).toBeGreaterThan(0);
+    expect((await queue.receiveMessages()).receivedMessageItems[0]?.messageText).toBe('kept on disk');
+
+    await azurite.stop();
+    expect(existsSync(folder)).toBe(false);
+  });
+
   it('stop() ends the process and can be called again', async () => {
     const azurite = await start({ blobPort: 0, queuePort: 0, tablePort: 0 });
     expect(isAlive(azurite.pid)).toBe(true);
