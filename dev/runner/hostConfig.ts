@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
+import type { DynamicConcurrencySettings } from './dynamicConcurrency';
 import { parseDurationInMs } from './timeSpan';
 
 /** The `extensions.queues` settings of host.json, with the Queues extension 5.x defaults filled in. */
@@ -16,6 +17,7 @@ export interface QueueSettings {
 
 export interface HostSettings {
   queues: QueueSettings;
+  concurrency: DynamicConcurrencySettings;
   /** Without slashes; '' when host.json sets an empty prefix. */
   httpRoutePrefix: string;
 }
@@ -39,16 +41,47 @@ function lookup(source: unknown, key: string): unknown {
   return found === undefined ? undefined : source[found];
 }
 
-function integerSetting(source: unknown, key: string, fallback: number, min: number, max = Infinity): number {
+function integerSetting(
+  source: unknown,
+  key: string,
+  fallback: number,
+  min: number,
+  max = Infinity,
+  section = 'extensions.queues',
+): number {
   const raw = lookup(source, key);
   if (raw === undefined) return fallback;
   const value = typeof raw === 'string' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `host.json extensions.queues.${key}: ${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`,
-    );
+    throw new RangeError(`host.json ${section}.${key}: ${JSON.stringify(raw)} must be an integer in [${min}, ${max}].`);
   }
   return value;
+}
+
+function booleanSetting(source: unknown, key: string, fallback: boolean, section: string): boolean {
+  const raw = lookup(source, key);
+  if (raw === undefined) return fallback;
+  // App-setting overrides arrive as strings.
+  const value = typeof raw === 'string' ? raw.toLowerCase() : raw;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new RangeError(`host.json ${section}.${key}: ${JSON.stringify(raw)} must be true or false.`);
+}
+
+const DEFAULT_MAXIMUM_FUNCTION_CONCURRENCY = 500;
+
+function concurrencySettingsFrom(concurrency: unknown): DynamicConcurrencySettings {
+  return {
+    dynamicConcurrencyEnabled: booleanSetting(concurrency, 'dynamicConcurrencyEnabled', false, 'concurrency'),
+    maximumFunctionConcurrency: integerSetting(
+      concurrency,
+      'maximumFunctionConcurrency',
+      DEFAULT_MAXIMUM_FUNCTION_CONCURRENCY,
+      1,
+      Infinity,
+      'concurrency',
+    ),
+  };
 }
 
 function queueSettingsFrom(queues: unknown, processorCount: number): QueueSettings {
@@ -92,6 +125,7 @@ export function hostSettingsFrom(hostJson: unknown, processorCount = availablePa
   if (typeof rawPrefix !== 'string') throw new TypeError('host.json extensions.http.routePrefix must be a string.');
   return {
     queues: queueSettingsFrom(lookup(extensions, 'queues'), processorCount),
+    concurrency: concurrencySettingsFrom(lookup(hostJson, 'concurrency')),
     httpRoutePrefix: rawPrefix.replace(/^\/+|\/+$/g, ''),
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import { ConcurrencyManager } from './dynamicConcurrency';
 import { readHostSettings } from './hostConfig';
 import { HttpHost } from './httpHost';
 import { type LineWriter, timestamped } from './invocationLog';
@@ -85,6 +86,11 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   const baseUrl = `http://${urlHostFor(host)}:${port}`;
   const httpUrl = hostSettings.httpRoutePrefix ? `${baseUrl}/${hostSettings.httpRoutePrefix}` : baseUrl;
 
+  const { dynamicConcurrencyEnabled, maximumFunctionConcurrency } = hostSettings.concurrency;
+  const concurrency = dynamicConcurrencyEnabled
+    ? new ConcurrencyManager({ maximumFunctionConcurrency, log: write })
+    : undefined;
+  concurrency?.start();
   const listeners = queueFunctions.map(
     (fn) =>
       new QueueListener({
@@ -94,6 +100,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
         watcher,
         handler: createQueueMessageHandler(fn, { settings: hostSettings.queues, outputs, write }),
         write,
+        concurrency: concurrency?.forFunction(fn.functionName),
       }),
   );
   for (const listener of listeners) listener.start();
@@ -112,6 +119,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
       ...listeners.map((listener) => listener.stop(stopTimeoutInMs)),
       httpHost.stop(stopTimeoutInMs),
     ]);
+    concurrency?.stop();
     if (!drained.every(Boolean)) {
       write(
         `Stopped with invocations still running after ${stopTimeoutInMs} ms; their queue messages reappear when their leases end.`,

@@ -1,6 +1,9 @@
+import { performance } from 'node:perf_hooks';
+
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 
 import { RandomizedExponentialBackoff } from './backoff';
+import type { FunctionConcurrency } from './dynamicConcurrency';
 import type { QueueSettings } from './hostConfig';
 import { describeError, type LineWriter } from './invocationLog';
 import { errorCodeOf, queueKey, statusCodeOf } from './queueStorage';
@@ -11,6 +14,8 @@ import { finishesWithin, TaskSet } from './taskSet';
 export const MESSAGE_LEASE_IN_SECONDS = 600;
 const LEASE_RENEWAL_IN_MS = (MESSAGE_LEASE_IN_SECONDS * 1000) / 2;
 const MIN_POLLING_INTERVAL_IN_MS = 100;
+/** The most messages one Get Messages call returns. */
+const MAX_FETCH_COUNT = 32;
 
 /** What happens to a message once its invocation (if any) is over. */
 export type MessageDisposition = 'delete' | 'release' | 'poison' | 'keepInvisible';
@@ -29,6 +34,11 @@ export interface QueueListenerOptions {
   watcher: QueueWatcher;
   handler: QueueMessageHandler;
   write: LineWriter;
+  /**
+   * With host.json `concurrency.dynamicConcurrencyEnabled`, like the host: fetch only as many messages as the
+   * function's current concurrency has room for (at most 32), and ignore batchSize and newBatchThreshold.
+   */
+  concurrency?: FunctionConcurrency;
   /** The backoff floor; the host's is 100 ms. Tests raise it to make wake-ups observable. */
   minPollingIntervalInMs?: number;
 }
@@ -83,14 +93,27 @@ export class QueueListener {
   }
 
   async #run(): Promise<void> {
-    const { queue, settings } = this.#options;
+    const { queue, settings, concurrency } = this.#options;
     while (!this.#stopped) {
+      let fetchCount = settings.batchSize;
+      if (concurrency) {
+        fetchCount = Math.min(MAX_FETCH_COUNT, concurrency.availableInvocationCount());
+        if (fetchCount === 0) {
+          // Look again when one of ours finishes or the load is sampled again, whichever comes first.
+          // stop() wakes this wait too.
+          const room = [concurrency.nextSample(), new Promise<void>((resolve) => (this.#wake = resolve))];
+          if (this.#inFlight.size > 0) room.push(this.#inFlight.nextCompletion());
+          await Promise.race(room);
+          this.#wake = undefined;
+          continue;
+        }
+      }
       // Like the host, a notification that arrives while we poll cancels the next wait.
       this.#notified = false;
       let batch: DequeuedMessageItem[];
       try {
         const response = await queue.receiveMessages({
-          numberOfMessages: settings.batchSize,
+          numberOfMessages: fetchCount,
           visibilityTimeout: MESSAGE_LEASE_IN_SECONDS,
         });
         batch = response.receivedMessageItems;
@@ -111,7 +134,7 @@ export class QueueListener {
       for (const message of batch) this.#inFlight.add(this.#dispatch(message));
       this.#foundSinceLastDelay = true;
       // At most batchSize + newBatchThreshold run at once: fetch more only when few enough are left.
-      await this.#inFlight.waitUntilAtMost(settings.newBatchThreshold);
+      if (!concurrency) await this.#inFlight.waitUntilAtMost(settings.newBatchThreshold);
     }
   }
 
@@ -160,11 +183,14 @@ export class QueueListener {
         );
     };
     const timer = setInterval(renew, LEASE_RENEWAL_IN_MS).unref();
+    const startedAtInMs = performance.now();
+    this.#options.concurrency?.invocationStarted();
     try {
       let disposition: MessageDisposition;
       try {
         disposition = await this.#options.handler.execute(message);
       } finally {
+        this.#options.concurrency?.invocationCompleted(performance.now() - startedAtInMs);
         // No renewal may race the completion: it would invalidate the receipt we complete with.
         clearInterval(timer);
         await renewal;

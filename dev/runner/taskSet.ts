@@ -12,6 +12,11 @@ export class TaskSet {
     this.#running.add(tracked);
   }
 
+  /** Resolves when any running work finishes (at once if none is running). */
+  async nextCompletion(): Promise<void> {
+    if (this.#running.size > 0) await Promise.race(this.#running);
+  }
+
   async waitUntilAtMost(count: number): Promise<void> {
     while (this.#running.size > count) await Promise.race(this.#running);
   }

@@ -3,6 +3,7 @@ import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type RunningAzurite, startAzurite } from '../../../dev/azurite';
+import { ConcurrencyManager, type FunctionConcurrency } from '../../../dev/runner/dynamicConcurrency';
 import { type MessageDisposition, QueueListener, type QueueMessageHandler } from '../../../dev/runner/queueListener';
 import { QueueOutputWriter } from '../../../dev/runner/queueOutputs';
 import { QueueAccounts } from '../../../dev/runner/queueStorage';
@@ -55,6 +56,7 @@ function startListener(options: {
   minPollingIntervalInMs?: number;
   maxPollingIntervalInMs?: number;
   queue?: QueueClient;
+  concurrency?: FunctionConcurrency;
 }): QueueListener {
   const listener = new QueueListener({
     functionName: `listen-${options.queueName}`,
@@ -68,6 +70,7 @@ function startListener(options: {
     handler: options.handler,
     write,
     minPollingIntervalInMs: options.minPollingIntervalInMs,
+    concurrency: options.concurrency,
   });
   listeners.push(listener);
   listener.start();
@@ -162,6 +165,47 @@ describe('QueueListener', () => {
     expect(handler.maxRunning).toBeGreaterThan(1);
     expect(new Set(handler.texts).size).toBe(12);
     await waitFor('the queue to be empty', async () => (await approximateCount(queue)) === 0);
+  });
+
+  it('with dynamic concurrency, fetches only what the current concurrency has room for, and none while overloaded', async () => {
+    const accounts = new QueueAccounts();
+    const queueName = 'listener-dynamic';
+    const handler = new RecordingHandler(queueName, accounts, 20);
+    const queue = accounts.queue(azurite.connectionString, queueName);
+    await queue.createIfNotExists();
+    for (let i = 0; i < 6; i++) await queue.sendMessage(base64(`m${i}`));
+    let utilization = 0.95;
+    // The clock stands still, so concurrency never moves off 1; only the load state changes.
+    const manager = new ConcurrencyManager({
+      maximumFunctionConcurrency: 500,
+      sampler: { utilizationSinceLastSample: () => utilization },
+      now: () => 0,
+    });
+    manager.sample();
+    const fetchCounts: number[] = [];
+    const receive = queue.receiveMessages.bind(queue);
+    queue.receiveMessages = (options) => {
+      fetchCounts.push(options?.numberOfMessages ?? 1);
+      return receive(options);
+    };
+    startListener({
+      queueName,
+      accounts,
+      watcher: new QueueWatcher(),
+      handler,
+      queue,
+      concurrency: manager.forFunction('f'),
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fetchCounts).toEqual([]);
+    utilization = 0.1;
+    manager.sample();
+
+    await waitFor('all messages to be processed', () => handler.texts.length === 6);
+    expect(handler.maxRunning).toBe(1);
+    expect(new Set(fetchCounts)).toEqual(new Set([1]));
+    manager.stop();
   });
 
   it('stop() returns false when an invocation outlasts the timeout', async () => {

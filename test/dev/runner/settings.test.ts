@@ -50,6 +50,7 @@ describe('hostSettingsFrom', () => {
         maxDequeueCount: 5,
         messageEncoding: 'base64',
       },
+      concurrency: { dynamicConcurrencyEnabled: false, maximumFunctionConcurrency: 500 },
       httpRoutePrefix: 'api',
     });
   });
@@ -57,6 +58,7 @@ describe('hostSettingsFrom', () => {
   it('reads the project host.json shape, ignoring key case', () => {
     const settings = hostSettingsFrom(
       {
+        Concurrency: { DynamicConcurrencyEnabled: true, maximumFunctionConcurrency: 64 },
         extensions: {
           http: { routePrefix: '/v1/' },
           Queues: {
@@ -80,6 +82,7 @@ describe('hostSettingsFrom', () => {
         maxDequeueCount: 3,
         messageEncoding: 'none',
       },
+      concurrency: { dynamicConcurrencyEnabled: true, maximumFunctionConcurrency: 64 },
       httpRoutePrefix: 'v1',
     });
   });
@@ -102,15 +105,24 @@ describe('hostSettingsFrom', () => {
     expect(() => hostSettingsFrom({ extensions: { queues } })).toThrow(message);
   });
 
+  it.each([
+    [{ dynamicConcurrencyEnabled: 'yes' }, /concurrency\.dynamicConcurrencyEnabled: "yes" must be true or false/],
+    [{ maximumFunctionConcurrency: 0 }, /concurrency\.maximumFunctionConcurrency: 0 must be an integer/],
+  ])('rejects concurrency %j, naming the setting', (concurrency, message) => {
+    expect(() => hostSettingsFrom({ concurrency })).toThrow(message);
+  });
+
   it('takes AzureFunctionsJobHost__ app settings over host.json, whatever the case of their keys', () => {
     const hostJson = { version: '2.0', extensions: { queues: { maxDequeueCount: 5, batchSize: 8 } } };
     const merged = withEnvironmentOverrides(hostJson, {
       AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '10',
       azurefunctionsjobhost__Extensions__Http__routePrefix: 'v1',
+      AzureFunctionsJobHost__concurrency__dynamicConcurrencyEnabled: 'False',
       OTHER_SETTING: 'ignored',
     });
     const settings = hostSettingsFrom(merged, 2);
     expect(settings.queues).toMatchObject({ maxDequeueCount: 10, batchSize: 8 });
+    expect(settings.concurrency.dynamicConcurrencyEnabled).toBe(false);
     expect(settings.httpRoutePrefix).toBe('v1');
     // host.json as read is left alone.
     expect(hostJson.extensions.queues.maxDequeueCount).toBe(5);
