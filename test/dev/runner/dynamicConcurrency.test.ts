@@ -33,6 +33,18 @@ function fill(fn: FunctionConcurrency, count: number, durationInMs = 10): void {
   for (let i = 0; i < count; i++) fn.invocationCompleted(durationInMs);
 }
 
+/** `rounds` times: use every slot, let 300 ms pass, ask for room (which adjusts). Returns the levels reached. */
+function climb(h: ReturnType<typeof harness>, fn: FunctionConcurrency, rounds: number): number[] {
+  const levels: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    fill(fn, fn.currentConcurrency);
+    h.advance(300);
+    fn.availableInvocationCount();
+    levels.push(fn.currentConcurrency);
+  }
+  return levels;
+}
+
 describe('FunctionConcurrency', () => {
   it('starts at one and grows only while the process is healthy and the function uses every slot', () => {
     const h = harness();
@@ -64,14 +76,7 @@ describe('FunctionConcurrency', () => {
     const h = harness();
     const fn = h.manager.forFunction('step');
     h.samples(5, 0.2);
-    const seen: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      fill(fn, fn.currentConcurrency);
-      h.advance(300);
-      fn.availableInvocationCount();
-      seen.push(fn.currentConcurrency);
-    }
-    expect(seen).toEqual([2, 4, 7, 11, 16, 22, 28, 34]);
+    expect(climb(h, fn, 8)).toEqual([2, 4, 7, 11, 16, 22, 28, 34]);
   });
 
   it('adjusts a slow function less often than a fast one', () => {
@@ -91,11 +96,7 @@ describe('FunctionConcurrency', () => {
     const h = harness();
     const fn = h.manager.forFunction('step');
     h.samples(5, 0.2);
-    for (let i = 0; i < 2; i++) {
-      fill(fn, fn.currentConcurrency);
-      h.advance(300);
-      fn.availableInvocationCount();
-    }
+    climb(h, fn, 2);
     expect(fn.currentConcurrency).toBe(4);
 
     h.samples(1, 0.95);
@@ -118,11 +119,7 @@ describe('FunctionConcurrency', () => {
     const h = harness(3);
     const fn = h.manager.forFunction('step');
     h.samples(5, 0.2);
-    for (let i = 0; i < 4; i++) {
-      fill(fn, fn.currentConcurrency);
-      h.advance(300);
-      fn.availableInvocationCount();
-    }
+    climb(h, fn, 4);
     expect(fn.currentConcurrency).toBe(3);
     h.samples(3, 0.95);
     for (let i = 0; i < 5; i++) {
