@@ -26,7 +26,8 @@ const MIN_POLLING_INTERVAL_IN_MS = 100;
 // The extension's default is 1 min, but the docs state that local development defaults to 2 s, and this runner is
 // only ever local.
 const LOCAL_DEFAULT_MAX_POLLING_INTERVAL_IN_MS = 2_000;
-const MAX_BATCH_SIZE = 32;
+/** The most messages one Get Messages call returns: the ceiling for batchSize and for a dynamic-concurrency fetch. */
+export const MAX_BATCH_SIZE = 32;
 
 type JsonObject = Record<string, unknown>;
 

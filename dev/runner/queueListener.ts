@@ -4,7 +4,7 @@ import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 
 import { RandomizedExponentialBackoff } from './backoff';
 import type { FunctionConcurrency } from './dynamicConcurrency';
-import type { QueueSettings } from './hostConfig';
+import { MAX_BATCH_SIZE, type QueueSettings } from './hostConfig';
 import { describeError, type LineWriter } from './invocationLog';
 import { errorCodeOf, queueKey, statusCodeOf } from './queueStorage';
 import type { QueueWatcher } from './queueWatcher';
@@ -14,8 +14,6 @@ import { finishesWithin, TaskSet } from './taskSet';
 export const MESSAGE_LEASE_IN_SECONDS = 600;
 const LEASE_RENEWAL_IN_MS = (MESSAGE_LEASE_IN_SECONDS * 1000) / 2;
 const MIN_POLLING_INTERVAL_IN_MS = 100;
-/** The most messages one Get Messages call returns. */
-const MAX_FETCH_COUNT = 32;
 
 /** What happens to a message once its invocation (if any) is over. */
 export type MessageDisposition = 'delete' | 'release' | 'poison' | 'keepInvisible';
@@ -97,7 +95,7 @@ export class QueueListener {
     while (!this.#stopped) {
       let fetchCount = settings.batchSize;
       if (concurrency) {
-        fetchCount = Math.min(MAX_FETCH_COUNT, concurrency.availableInvocationCount());
+        fetchCount = Math.min(MAX_BATCH_SIZE, concurrency.availableInvocationCount());
         if (fetchCount === 0) {
           // Look again when one of ours finishes or the load is sampled again, whichever comes first.
           // stop() wakes this wait too.
