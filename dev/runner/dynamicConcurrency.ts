@@ -16,7 +16,7 @@ export interface LoadSampler {
   utilizationSinceLastSample(): number;
 }
 
-export function eventLoopSampler(): LoadSampler {
+function eventLoopSampler(): LoadSampler {
   let last = performance.eventLoopUtilization();
   return {
     utilizationSinceLastSample() {
@@ -40,7 +40,7 @@ export interface ConcurrencyTiming {
  * every 2-5 s because a .NET host's CPU and thread-pool signals are coarse; an event loop's utilization is exact
  * over 100 ms, and a local run (or the benchmark) would otherwise spend its first minute at concurrency 1.
  */
-export const RUNNER_CONCURRENCY_TIMING: ConcurrencyTiming = { sampleIntervalInMs: 100, utilizationThreshold: 0.8 };
+const RUNNER_CONCURRENCY_TIMING: ConcurrencyTiming = { sampleIntervalInMs: 100, utilizationThreshold: 0.8 };
 
 // The host's constants, in samples where the host counts seconds (its sample interval is 1 s).
 const MIN_CONSECUTIVE_HEALTHY_SAMPLES_TO_INCREASE = 5;
@@ -80,10 +80,6 @@ export class FunctionConcurrency {
 
   get currentConcurrency(): number {
     return this.#current;
-  }
-
-  get outstandingInvocations(): number {
-    return this.#outstanding;
   }
 
   /** How many new invocations may start now: none while the process is overloaded. Adjusts concurrency first. */
