@@ -2,12 +2,12 @@ import type { InvocationContext } from '@azure/functions';
 
 import { submitAttachment, type SubmitDeps } from '../shared/api/submitAttachment';
 import { STORAGE_CONNECTION_SETTING } from '../shared/config';
-import { getDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
-import { stepQueueOutput } from '../shared/hosting/stepFunction';
-import { submitDeps } from '../shared/hosting/submitDeps';
-import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
-import { ATTACH_REQUESTS_QUEUE, poisonQueueOf, STEPS } from '../shared/workflow/steps';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerStorageQueueFunction } from '../shared/functionsHost/functionApp';
+import { stepQueueOutput } from '../shared/functionsHost/stepFunction';
+import { submitDeps } from '../shared/functionsHost/submitDeps';
+import { TenantIdSchema, toFieldIssues } from '../shared/model/attachRequest';
+import { ATTACH_REQUESTS_QUEUE, poisonQueueOf, STEPS } from '../shared/model/steps';
 
 // A resubmission re-sends whichever step a Pending attachment waits at (after a retry, not always the first).
 const stepQueues = STEPS.map((step) => stepQueueOutput(step.name));

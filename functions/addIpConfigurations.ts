@@ -1,5 +1,5 @@
-import type { AppDeps } from '../shared/deps';
-import { registerStepFunctions } from '../shared/hosting/stepFunction';
+import type { AppDeps } from '../shared/functionsHost/deps';
+import { registerStepFunctions } from '../shared/functionsHost/stepFunction';
 import { addIpConfigurations, type AddIpConfigurationsCheckpoint } from '../shared/workflow/addIpConfigurations';
 import type { StepImplementation } from '../shared/workflow/executeStep';
 

@@ -4,9 +4,9 @@ import { attachmentSummary, statusUrl } from '../shared/api/attachmentView';
 import { cancelAttachment } from '../shared/api/controlAttachment';
 import { badRequest, errorResponse, notFound } from '../shared/api/responses';
 import { attachmentRoute } from '../shared/api/routeParams';
-import { getDeps } from '../shared/deps';
-import { registerHttpFunction } from '../shared/hosting/functionApp';
-import type { StateStore } from '../shared/state/StateStore';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerHttpFunction } from '../shared/functionsHost/functionApp';
+import type { StateStore } from '../shared/model/StateStore';
 
 /** `POST .../attachments/{id}/cancel`: 202 when the attachment will stop at the next step boundary, 409 once ended. */
 export function makeCancelAttachmentHandler(

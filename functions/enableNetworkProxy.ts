@@ -1,6 +1,6 @@
-import type { AppDeps } from '../shared/deps';
-import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { registerStepFunctions } from '../shared/hosting/stepFunction';
+import type { AppDeps } from '../shared/functionsHost/deps';
+import { machineTaskDeps } from '../shared/functionsHost/machineTaskDeps';
+import { registerStepFunctions } from '../shared/functionsHost/stepFunction';
 import type { StepImplementation, StepProbe } from '../shared/workflow/executeStep';
 import { enableNetworkProxy } from '../shared/workflow/hostSteps';
 

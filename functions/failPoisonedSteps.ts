@@ -1,13 +1,13 @@
 import type { InvocationContext } from '@azure/functions';
 
 import { STORAGE_CONNECTION_SETTING } from '../shared/config';
-import { getDeps } from '../shared/deps';
 import type { ErrorInfo } from '../shared/errors';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
-import type { StateStore } from '../shared/state/StateStore';
-import { StepMessageSchema } from '../shared/workflow/messages';
-import { isTerminal } from '../shared/workflow/records';
-import { poisonQueueOf, STEPS } from '../shared/workflow/steps';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerStorageQueueFunction } from '../shared/functionsHost/functionApp';
+import { StepMessageSchema } from '../shared/model/messages';
+import { isTerminal } from '../shared/model/records';
+import type { StateStore } from '../shared/model/StateStore';
+import { poisonQueueOf, STEPS } from '../shared/model/steps';
 
 /**
  * The host moves a message to `<queue>-poison` after its last failed delivery, and tells nobody. The step handler

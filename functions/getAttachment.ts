@@ -3,10 +3,10 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { attachmentView } from '../shared/api/attachmentView';
 import { badRequest, notFound } from '../shared/api/responses';
 import { attachmentRoute } from '../shared/api/routeParams';
-import { getDeps } from '../shared/deps';
-import { registerHttpFunction } from '../shared/hosting/functionApp';
-import type { StateStore } from '../shared/state/StateStore';
-import { isTerminal } from '../shared/workflow/records';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerHttpFunction } from '../shared/functionsHost/functionApp';
+import { isTerminal } from '../shared/model/records';
+import type { StateStore } from '../shared/model/StateStore';
 
 export function makeGetAttachmentHandler(deps: () => { store: StateStore; retryAfterInSeconds: number }) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {

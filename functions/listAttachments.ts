@@ -2,12 +2,12 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
 import { attachmentSummary } from '../shared/api/attachmentView';
 import { badRequest } from '../shared/api/responses';
-import { getDeps } from '../shared/deps';
 import type { FieldIssue } from '../shared/errors';
-import { registerHttpFunction } from '../shared/hosting/functionApp';
-import type { StateStore } from '../shared/state/StateStore';
-import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
-import { RUNTIME_STATUSES, type RuntimeStatus } from '../shared/workflow/records';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerHttpFunction } from '../shared/functionsHost/functionApp';
+import { TenantIdSchema, toFieldIssues } from '../shared/model/attachRequest';
+import { RUNTIME_STATUSES, type RuntimeStatus } from '../shared/model/records';
+import type { StateStore } from '../shared/model/StateStore';
 
 export function makeListAttachmentsHandler(deps: () => { store: StateStore; pageSizeMax: number }) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {

@@ -4,11 +4,11 @@ import { attachmentSummary, statusUrl } from '../shared/api/attachmentView';
 import { retryAttachment } from '../shared/api/controlAttachment';
 import { badRequest, errorResponse, notFound } from '../shared/api/responses';
 import { attachmentRoute } from '../shared/api/routeParams';
-import { getDeps } from '../shared/deps';
-import { registerHttpFunction } from '../shared/hosting/functionApp';
-import { stepQueueOutput } from '../shared/hosting/stepFunction';
-import type { StateStore } from '../shared/state/StateStore';
-import { STEPS } from '../shared/workflow/steps';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerHttpFunction } from '../shared/functionsHost/functionApp';
+import { stepQueueOutput } from '../shared/functionsHost/stepFunction';
+import type { StateStore } from '../shared/model/StateStore';
+import { STEPS } from '../shared/model/steps';
 
 const stepQueues = STEPS.map((step) => stepQueueOutput(step.name));
 

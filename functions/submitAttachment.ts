@@ -4,12 +4,12 @@ import { attachmentSummary, statusUrl } from '../shared/api/attachmentView';
 import { readJsonBody } from '../shared/api/readJsonBody';
 import { badRequest, errorResponse } from '../shared/api/responses';
 import { submitAttachment, type SubmitDeps } from '../shared/api/submitAttachment';
-import { getDeps } from '../shared/deps';
-import { registerHttpFunction } from '../shared/hosting/functionApp';
-import { stepQueueOutput } from '../shared/hosting/stepFunction';
-import { submitDeps } from '../shared/hosting/submitDeps';
-import { TenantIdSchema, toFieldIssues } from '../shared/workflow/attachRequest';
-import { STEPS } from '../shared/workflow/steps';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerHttpFunction } from '../shared/functionsHost/functionApp';
+import { stepQueueOutput } from '../shared/functionsHost/stepFunction';
+import { submitDeps } from '../shared/functionsHost/submitDeps';
+import { TenantIdSchema, toFieldIssues } from '../shared/model/attachRequest';
+import { STEPS } from '../shared/model/steps';
 
 // A resubmission re-sends whichever step a Pending attachment waits at (after a retry, not always the first).
 const stepQueues = STEPS.map((step) => stepQueueOutput(step.name));

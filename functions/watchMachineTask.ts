@@ -1,13 +1,13 @@
 import type { InvocationContext } from '@azure/functions';
 
 import { STORAGE_CONNECTION_SETTING } from '../shared/config';
-import { getDeps } from '../shared/deps';
-import { registerStorageQueueFunction } from '../shared/hosting/functionApp';
-import { machineTaskDeps } from '../shared/hosting/machineTaskDeps';
-import { toFieldIssues } from '../shared/workflow/attachRequest';
+import { getDeps } from '../shared/functionsHost/deps';
+import { registerStorageQueueFunction } from '../shared/functionsHost/functionApp';
+import { machineTaskDeps } from '../shared/functionsHost/machineTaskDeps';
+import { toFieldIssues } from '../shared/model/attachRequest';
+import { MachineTaskWatchMessageSchema } from '../shared/model/messages';
+import { MACHINE_TASK_WATCH_QUEUE } from '../shared/model/steps';
 import { type MachineTaskWatchDeps, watchMachineTask } from '../shared/workflow/machineTask';
-import { MachineTaskWatchMessageSchema } from '../shared/workflow/messages';
-import { MACHINE_TASK_WATCH_QUEUE } from '../shared/workflow/steps';
 
 const FUNCTION = 'watchMachineTask';
 

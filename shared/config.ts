@@ -3,7 +3,7 @@ import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 
 import { ConfigError } from './errors';
-import { CONTROLLER_NAME_PATTERN } from './workflow/attachRequest';
+import { CONTROLLER_NAME_PATTERN } from './model/attachRequest';
 
 /** App-setting names used by bindings (`connection`), which must be names, never values. */
 export const STORAGE_CONNECTION_SETTING = 'AzureWebJobsStorage';

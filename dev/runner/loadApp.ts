@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import type { FunctionRegistration } from '../../shared/hosting/functionApp';
+import type { FunctionRegistration } from '../../shared/functionsHost/functionApp';
 import { resolveEntryPointGlob } from './entryPointGlob';
 import { withTestModeWarningsSuppressed } from './testModeWarnings';
 

@@ -24,7 +24,7 @@ export interface LocalRunnerOptions {
   functionKey?: string;
   /** Receives each log line (timestamped); default: process.stdout. */
   log?: (line: string) => void;
-  /** The compiled registration wrapper the function files load; default `<appRoot>/dist/shared/hosting/functionApp.js`. */
+  /** The compiled registration wrapper the function files load; default `<appRoot>/dist/shared/functionsHost/functionApp.js`. */
   registryModulePath?: string;
   /** How long stop() waits for running invocations; default 10 s. */
   stopTimeoutInMs?: number;
@@ -60,7 +60,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   const hostSettings = readHostSettings(appRoot);
   const { registrations } = loadFunctionApp({
     appRoot,
-    registryModulePath: options.registryModulePath ?? path.join(appRoot, 'dist', 'shared', 'hosting', 'functionApp.js'),
+    registryModulePath:
+      options.registryModulePath ?? path.join(appRoot, 'dist', 'shared', 'functionsHost', 'functionApp.js'),
     log: write,
   });
 

@@ -1,6 +1,6 @@
 import { type FunctionOutput, trigger as triggers } from '@azure/functions';
 
-import type { FunctionRegistration } from '../../shared/hosting/functionApp';
+import type { FunctionRegistration } from '../../shared/functionsHost/functionApp';
 import type { HttpFunction } from './httpHost';
 import type { LineWriter } from './invocationLog';
 import type { QueueFunction } from './queueMessageHandler';

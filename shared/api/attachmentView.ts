@@ -1,5 +1,5 @@
-import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
-import { STEPS } from '../workflow/steps';
+import type { AttachmentRecord, HistoryEvent } from '../model/records';
+import { STEPS } from '../model/steps';
 
 /** The public URL of an attachment's status, from the URL the caller used to reach us. */
 export function statusUrl(requestUrl: string, tenantId: string, attachmentId: string): string {

@@ -1,7 +1,7 @@
-import type { StateStore } from '../state/StateStore';
-import type { StepMessage } from '../workflow/messages';
-import { stepMessage } from '../workflow/messages';
-import { type AttachmentRecord, isTerminal, type StepState } from '../workflow/records';
+import type { StepMessage } from '../model/messages';
+import { stepMessage } from '../model/messages';
+import { type AttachmentRecord, isTerminal, type StepState } from '../model/records';
+import type { StateStore } from '../model/StateStore';
 
 export type ControlOutcome =
   | { kind: 'notFound' }

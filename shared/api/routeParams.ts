@@ -1,7 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
 
 import type { FieldIssue } from '../errors';
-import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from '../workflow/attachRequest';
+import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from '../model/attachRequest';
 
 export type AttachmentRoute =
   { ok: true; tenantId: string; attachmentId: string } | { ok: false; issues: FieldIssue[] };

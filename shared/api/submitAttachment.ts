@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 
 import type { FieldIssue } from '../errors';
-import type { StateStore } from '../state/StateStore';
-import { type AcceptedAttachRequest, AttachRequestSchema, toFieldIssues } from '../workflow/attachRequest';
-import { type StepMessage, stepMessage } from '../workflow/messages';
-import { type AttachmentRecord, newAttachmentRecord } from '../workflow/records';
+import { type AcceptedAttachRequest, AttachRequestSchema, toFieldIssues } from '../model/attachRequest';
+import { type StepMessage, stepMessage } from '../model/messages';
+import { type AttachmentRecord, newAttachmentRecord } from '../model/records';
+import type { StateStore } from '../model/StateStore';
 
 export type SubmitOutcome =
   | { kind: 'invalid'; issues: FieldIssue[] }

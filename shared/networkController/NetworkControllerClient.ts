@@ -4,7 +4,7 @@ import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axi
 import type { z } from 'zod';
 
 import { RemoteServiceError } from '../errors';
-import { sleep } from '../sleep';
+import { sleep } from '../http/sleep';
 import {
   type AccessControlList,
   AccessControlListSchema,

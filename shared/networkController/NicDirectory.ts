@@ -1,5 +1,5 @@
-import { type AddressHolder, indexNics, type NicIndex } from '../workflow/nicMerge';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
+import { type AddressHolder, indexNics, type NicIndex } from './nicMerge';
 import type { AccessControlList, NetworkInterface, VirtualSubnet } from './resources';
 
 /** One read of every NIC on a controller, indexed for the questions step 1 asks. */

@@ -1,6 +1,6 @@
 import { isRemoteServiceError, RemoteServiceError } from '../errors';
-import { mergeIpConfigurations, writableNic } from '../workflow/nicMerge';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
+import { mergeIpConfigurations, writableNic } from './nicMerge';
 import type { NetworkInterface } from './resources';
 
 /** What one attachment wants on a NIC. */

@@ -1,13 +1,13 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
-import type { StepName } from '../workflow/steps';
 import {
   machineTaskKeys,
   type MachineTaskRecord,
   type MachineTaskStore,
   type TaskWaiter,
   taskWaiterKeys,
-} from './MachineTaskStore';
+} from '../model/MachineTaskStore';
+import type { StepName } from '../model/steps';
 import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 /** Machine task records in Azure Table Storage, one JSON document per row, etag-guarded. */

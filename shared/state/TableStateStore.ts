@@ -7,8 +7,14 @@ import {
 } from '@azure/data-tables';
 
 import { StateConflictError } from '../errors';
-import type { AttachmentRecord, HistoryEvent } from '../workflow/records';
-import type { AttachmentPage, ListAttachmentsOptions, NewHistoryEvent, RecordMutation, StateStore } from './StateStore';
+import type { AttachmentRecord, HistoryEvent } from '../model/records';
+import type {
+  AttachmentPage,
+  ListAttachmentsOptions,
+  NewHistoryEvent,
+  RecordMutation,
+  StateStore,
+} from '../model/StateStore';
 import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 const KIND_ATTACHMENT = 'attachment';

@@ -1,10 +1,5 @@
 import { isKnownError, RemoteServiceError, StepError, ValidationError } from '../errors';
-import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
-import type { NicDirectory } from '../networkController/NicDirectory';
-import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
-import type { NetworkInterface } from '../networkController/resources';
-import { aclPath, subnetPath } from '../networkController/resources';
-import type { AcceptedAttachRequest } from './attachRequest';
+import type { AcceptedAttachRequest } from '../model/attachRequest';
 import {
   firstHostAddress,
   formatIpv4,
@@ -13,7 +8,10 @@ import {
   parseIpv4,
   parseIpv4Cidr,
   prefixContains,
-} from './ipv4';
+} from '../model/ipv4';
+import type { AttachmentResult } from '../model/records';
+import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
+import type { NicDirectory } from '../networkController/NicDirectory';
 import {
   findNicByAddress,
   findNicById,
@@ -22,8 +20,10 @@ import {
   type NicIndex,
   ownerOf,
   resolveContainerAddresses,
-} from './nicMerge';
-import type { AttachmentResult } from './records';
+} from '../networkController/nicMerge';
+import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
+import type { NetworkInterface } from '../networkController/resources';
+import { aclPath, subnetPath } from '../networkController/resources';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
 /** The Network Controller calls step 1 makes directly; reads of many NICs and writes go through the two below. */

@@ -1,9 +1,9 @@
 import { type ErrorInfo, isRetryable, toErrorInfo, withContext } from '../errors';
-import type { NewHistoryEvent, RecordMutation, StateStore } from '../state/StateStore';
-import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from './attachRequest';
-import { type StepMessage, stepMessage, StepMessageSchema } from './messages';
-import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from './records';
-import { nextStep, stepDefinition, type StepName } from './steps';
+import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from '../model/attachRequest';
+import { type StepMessage, stepMessage, StepMessageSchema } from '../model/messages';
+import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from '../model/records';
+import type { NewHistoryEvent, RecordMutation, StateStore } from '../model/StateStore';
+import { nextStep, stepDefinition, type StepName } from '../model/steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
 export type StepImplementation = (

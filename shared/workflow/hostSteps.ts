@@ -1,11 +1,11 @@
-import { StepError, ValidationError } from '../errors';
-import type { MachineRef } from '../hosts/machineRef';
 import {
   enableNetworkProxyScript,
   ensureContainerNetworkScript,
   installPrivateCloudPluginScript,
-} from '../hosts/scripts';
-import type { MachineReference } from './attachRequest';
+} from '../arc/scripts';
+import { StepError, ValidationError } from '../errors';
+import type { MachineReference } from '../model/attachRequest';
+import type { MachineRef } from '../model/machineRef';
 import {
   type MachineTaskCheckpoint,
   type MachineTaskDeps,

@@ -1,5 +1,3 @@
-import { isKnownError, toErrorInfo } from '../errors';
-import type { MachineRef } from '../hosts/machineRef';
 import {
   checkRemoteRun,
   type RemoteRunClient,
@@ -7,11 +5,13 @@ import {
   type RemoteRunProgress,
   runCommandName,
   startRemoteRun,
-} from '../hosts/remoteRun';
-import type { HostScript } from '../hosts/scripts';
-import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../state/MachineTaskStore';
-import type { MachineTaskWatchMessage, SentMessageReceipt } from './messages';
-import type { StepName } from './steps';
+} from '../arc/remoteRun';
+import type { HostScript } from '../arc/scripts';
+import { isKnownError, toErrorInfo } from '../errors';
+import type { MachineRef } from '../model/machineRef';
+import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../model/MachineTaskStore';
+import type { MachineTaskWatchMessage, SentMessageReceipt } from '../model/messages';
+import type { StepName } from '../model/steps';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
 export interface MachineTaskDeps {

@@ -1,6 +1,6 @@
+import type { AcceptedAttachRequest } from '../model/attachRequest';
+import type { AttachmentResult } from '../model/records';
 import type { OperationOptions } from '../networkController/NetworkControllerClient';
-import type { AcceptedAttachRequest } from './attachRequest';
-import type { AttachmentResult } from './records';
 
 /** What a step sees of the attachment it works on; I/O comes in through the step's own deps. */
 export interface StepRunContext<C extends Record<string, unknown>> {

@@ -1,5 +1,5 @@
-import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from '../../shared/state/StateStore';
-import type { AttachmentRecord, HistoryEvent } from '../../shared/workflow/records';
+import type { AttachmentRecord, HistoryEvent } from '../../shared/model/records';
+import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from '../../shared/model/StateStore';
 
 /**
  * A real in-memory StateStore with the same etag semantics as the table one: every write checks the etag it read,

@@ -4,8 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeGetAttachmentHandler } from '../../functions/getAttachment';
 import { makeListAttachmentsHandler } from '../../functions/listAttachments';
 import { makeSubmitAttachmentHandler } from '../../functions/submitAttachment';
-import { stepQueueOutput } from '../../shared/hosting/stepFunction';
-import { stepMessage } from '../../shared/workflow/messages';
+import { stepQueueOutput } from '../../shared/functionsHost/stepFunction';
+import { stepMessage } from '../../shared/model/messages';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
 import { seedRequest } from '../fixtures';
 

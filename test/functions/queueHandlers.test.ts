@@ -5,12 +5,12 @@ import { makeAcceptAttachRequestHandler } from '../../functions/acceptAttachRequ
 import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
 import { makeWatchMachineTaskHandler } from '../../functions/watchMachineTask';
 import { RemoteServiceError } from '../../shared/errors';
-import { makeStepHandler, stepQueueOutput } from '../../shared/hosting/stepFunction';
-import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../../shared/state/MachineTaskStore';
+import { makeStepHandler, stepQueueOutput } from '../../shared/functionsHost/stepFunction';
+import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../../shared/model/MachineTaskStore';
+import type { MachineTaskWatchMessage } from '../../shared/model/messages';
+import { stepMessage } from '../../shared/model/messages';
+import { newAttachmentRecord } from '../../shared/model/records';
 import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
-import type { MachineTaskWatchMessage } from '../../shared/workflow/messages';
-import { stepMessage } from '../../shared/workflow/messages';
-import { newAttachmentRecord } from '../../shared/workflow/records';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
 import { acceptedSeedRequest, seedRequest } from '../fixtures';
 

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import type { AttachRequestInput } from '../../shared/model/attachRequest';
 import type { NetworkInterface } from '../../shared/networkController/resources';
-import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
 import type { ProxiedRequest, ProxyDecision } from './support/httpsFaultProxy';
 import { type MachineSnapshot } from './support/invariants';
 import { expectCompleted, expectNicHoldsOnce, labOf } from './support/lab';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import type { AttachRequestInput } from '../../shared/workflow/attachRequest';
+import type { AttachRequestInput } from '../../shared/model/attachRequest';
 import { compactHistory } from './support/invariants';
 import { expectCompleted, expectNicHoldsOnce, labOf } from './support/lab';
 import { type ReliabilityStack, startReliabilityStack } from './support/reliabilityStack';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { newAttachmentId } from '../../shared/ids';
-import { ATTACHMENT_ID_PATTERN, TENANT_ID_PATTERN } from '../../shared/workflow/attachRequest';
+import { ATTACHMENT_ID_PATTERN, TENANT_ID_PATTERN } from '../../shared/model/attachRequest';
 import { seedRequest } from '../fixtures';
 import {
   attachmentRequest,

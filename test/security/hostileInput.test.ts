@@ -11,8 +11,8 @@ import {
   RESOURCE_GROUP_PATTERN,
   RESOURCE_ID_PATTERN,
   SUBSCRIPTION_ID_PATTERN,
-} from '../../shared/workflow/attachRequest';
-import { formatIpv4, parseIpv4 } from '../../shared/workflow/ipv4';
+} from '../../shared/model/attachRequest';
+import { formatIpv4, parseIpv4 } from '../../shared/model/ipv4';
 import { seedRequest } from '../fixtures';
 import {
   attachmentRequest,

@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
-import { makeStepHandler, stepQueueOutput } from '../../shared/hosting/stepFunction';
+import { makeStepHandler, stepQueueOutput } from '../../shared/functionsHost/stepFunction';
+import { stepMessage } from '../../shared/model/messages';
+import { type AttachmentRecord, newAttachmentRecord } from '../../shared/model/records';
+import { STEP_NAMES } from '../../shared/model/steps';
 import type { StepExecutorDeps, StepImplementation } from '../../shared/workflow/executeStep';
-import { stepMessage } from '../../shared/workflow/messages';
-import { type AttachmentRecord, newAttachmentRecord } from '../../shared/workflow/records';
-import { STEP_NAMES } from '../../shared/workflow/steps';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
 import { acceptedSeedRequest, seedRequest } from '../fixtures';
 import { handlerSet, recordingContext } from './support/handlers';

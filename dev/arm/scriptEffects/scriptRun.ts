@@ -1,4 +1,4 @@
-import { RESULT_SENTINEL } from '../../../shared/hosts/resultLine';
+import { RESULT_SENTINEL } from '../../../shared/arc/resultLine';
 import type { RegistryValue } from '../SimulatedRegistry';
 import type { SimulatedWindowsMachine } from '../SimulatedWindowsMachine';
 

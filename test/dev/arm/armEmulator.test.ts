@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { hostScripts } from '../../../shared/hosts/scripts';
+import { hostScripts } from '../../../shared/arc/scripts';
 import { LAB, startTestArmEmulator, type TestArmEmulator } from './harness';
 
 let arm: TestArmEmulator;

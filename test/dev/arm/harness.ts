@@ -3,11 +3,7 @@ import { request } from 'node:https';
 import { startArmEmulator } from '../../../dev/arm';
 import type { MachineSnapshot } from '../../../dev/arm/SimulatedWindowsMachine';
 import { createDevCertificateAuthority, type DevCertificateAuthority } from '../../../dev/tls';
-import {
-  noTokenProvider,
-  RunCommandClient,
-  type RunCommandClientOptions,
-} from '../../../shared/hosts/RunCommandClient';
+import { noTokenProvider, RunCommandClient, type RunCommandClientOptions } from '../../../shared/arc/RunCommandClient';
 
 let sharedCa: DevCertificateAuthority | undefined;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { bindParameters, parseParamBlock } from '../../../dev/arm/scriptEffects/powershellParameters';
-import { hostScripts } from '../../../shared/hosts/scripts';
+import { hostScripts } from '../../../shared/arc/scripts';
 
 const script = [
   '# test',

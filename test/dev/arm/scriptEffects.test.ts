@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import type { RunCommandInstanceView } from '../../../shared/hosts/armResources';
-import { parseResultLine, type ScriptResult } from '../../../shared/hosts/resultLine';
-import { type HostScriptName, hostScripts, type RunCommandParameter } from '../../../shared/hosts/scripts';
+import type { RunCommandInstanceView } from '../../../shared/arc/armResources';
+import { parseResultLine, type ScriptResult } from '../../../shared/arc/resultLine';
+import { type HostScriptName, hostScripts, type RunCommandParameter } from '../../../shared/arc/scripts';
 import {
   asRegistryJson,
   enableNetworkProxyTable,
   installPrivateCloudPluginTable,
   PLUGIN_KEY,
-} from '../../shared/hosts/factSheet';
+} from '../../shared/arc/factSheet';
 import { LAB, machine, startTestArmEmulator, type TestArmEmulator } from './harness';
 
 let arm: TestArmEmulator;

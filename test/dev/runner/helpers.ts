@@ -7,7 +7,7 @@ import type { PeekedMessageItem, QueueClient } from '@azure/storage-queue';
 /** The fixture app the runner tests serve; its function files load the compiled project wrapper from dist/. */
 export const FIXTURE_ROOT = path.join(__dirname, 'fixture');
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const REGISTRY_MODULE_PATH = path.join(REPO_ROOT, 'dist', 'shared', 'hosting', 'functionApp.js');
+export const REGISTRY_MODULE_PATH = path.join(REPO_ROOT, 'dist', 'shared', 'functionsHost', 'functionApp.js');
 
 export function assertBuilt(file = REGISTRY_MODULE_PATH): void {
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before these tests.`);

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { expect } from 'vitest';
 
+import type { AttachRequestInput } from '../../../shared/model/attachRequest';
 import type { NetworkInterface } from '../../../shared/networkController/resources';
-import type { AttachRequestInput } from '../../../shared/workflow/attachRequest';
 import { seedRequest } from '../../fixtures';
 import { compactHistory, type MachineSnapshot, type StatusDocument } from './invariants';
 import type { ReliabilityStack } from './reliabilityStack';

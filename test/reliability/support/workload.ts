@@ -1,4 +1,4 @@
-import type { AttachRequestInput } from '../../../shared/workflow/attachRequest';
+import type { AttachRequestInput } from '../../../shared/model/attachRequest';
 import type { ReliabilityStack } from './reliabilityStack';
 
 /**

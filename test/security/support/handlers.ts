@@ -6,8 +6,8 @@ import { makeGetAttachmentHandler } from '../../../functions/getAttachment';
 import { makeListAttachmentsHandler } from '../../../functions/listAttachments';
 import { makeRetryAttachmentHandler } from '../../../functions/retryAttachment';
 import { makeSubmitAttachmentHandler } from '../../../functions/submitAttachment';
-import { stepQueueOutput } from '../../../shared/hosting/stepFunction';
-import { STEPS } from '../../../shared/workflow/steps';
+import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
+import { STEPS } from '../../../shared/model/steps';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 
 export const BASE = 'http://127.0.0.1:7071/api/tenants';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { cancelAttachment, retryAttachment } from '../../../shared/api/controlAttachment';
-import { newAttachmentRecord, type RuntimeStatus } from '../../../shared/workflow/records';
+import { newAttachmentRecord, type RuntimeStatus } from '../../../shared/model/records';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 import { acceptedSeedRequest } from '../../fixtures';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
+import { findNicByAddress } from '../../../shared/networkController/nicMerge';
 import type { NetworkInterface } from '../../../shared/networkController/resources';
-import { findNicByAddress } from '../../../shared/workflow/nicMerge';
 
 function nic(resourceId: string, ...addresses: string[]): NetworkInterface {
   return {

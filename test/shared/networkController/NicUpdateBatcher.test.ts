@@ -4,8 +4,8 @@ import { isKnownError } from '../../../shared/errors';
 import { stableUuid } from '../../../shared/ids';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
+import { mergeIpConfigurations } from '../../../shared/networkController/nicMerge';
 import { NicUpdateBatcher } from '../../../shared/networkController/NicUpdateBatcher';
-import { mergeIpConfigurations } from '../../../shared/workflow/nicMerge';
 import { startTestNetworkController } from '../../support/ncEmulator';
 
 const NIC = 'ContainerHostVM1_Net0';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { MachineTaskRecord } from '../../../shared/state/MachineTaskStore';
+import type { MachineTaskRecord } from '../../../shared/model/MachineTaskStore';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableMachineTaskStore } from '../../../shared/state/TableMachineTaskStore';
 import { useAzurite } from '../../support/azurite';

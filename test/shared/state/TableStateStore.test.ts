@@ -1,10 +1,10 @@
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 
-import type { RecordMutation } from '../../../shared/state/StateStore';
+import { type AttachmentRecord, newAttachmentRecord } from '../../../shared/model/records';
+import type { RecordMutation } from '../../../shared/model/StateStore';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableStateStore } from '../../../shared/state/TableStateStore';
-import { type AttachmentRecord, newAttachmentRecord } from '../../../shared/workflow/records';
 import { acceptedSeedRequest } from '../../fixtures';
 import { useAzurite } from '../../support/azurite';
 

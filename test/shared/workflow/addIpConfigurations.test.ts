@@ -2,16 +2,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { isKnownError } from '../../../shared/errors';
 import { stableUuid } from '../../../shared/ids';
+import type { AttachRequestInput } from '../../../shared/model/attachRequest';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
+import { OWNER_TAG, ownerOf, writableNic } from '../../../shared/networkController/nicMerge';
 import { NicUpdateBatcher } from '../../../shared/networkController/NicUpdateBatcher';
 import {
   addIpConfigurations,
   type AddIpConfigurationsCheckpoint,
   type AddIpConfigurationsDeps,
 } from '../../../shared/workflow/addIpConfigurations';
-import type { AttachRequestInput } from '../../../shared/workflow/attachRequest';
-import { OWNER_TAG, ownerOf, writableNic } from '../../../shared/workflow/nicMerge';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
 import { acceptedSeedRequest } from '../../fixtures';
 import { startTestNetworkController } from '../../support/ncEmulator';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { RemoteServiceError, StepError } from '../../../shared/errors';
+import { stepMessage } from '../../../shared/model/messages';
+import { newAttachmentRecord, type StepState } from '../../../shared/model/records';
 import {
   type Delivery,
   executeStep,
@@ -8,8 +10,6 @@ import {
   type StepImplementation,
   type StepProbe,
 } from '../../../shared/workflow/executeStep';
-import { stepMessage } from '../../../shared/workflow/messages';
-import { newAttachmentRecord, type StepState } from '../../../shared/workflow/records';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 import { acceptedSeedRequest } from '../../fixtures';
 

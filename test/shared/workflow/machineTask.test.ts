@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { RemoteRunClient } from '../../../shared/hosts/remoteRun';
-import { enableNetworkProxyScript } from '../../../shared/hosts/scripts';
+import type { RemoteRunClient } from '../../../shared/arc/remoteRun';
+import { enableNetworkProxyScript } from '../../../shared/arc/scripts';
 import { stableUuid } from '../../../shared/ids';
-import type { TaskWaiter } from '../../../shared/state/MachineTaskStore';
+import type { TaskWaiter } from '../../../shared/model/MachineTaskStore';
+import type { MachineTaskWatchMessage, SentMessageReceipt } from '../../../shared/model/messages';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableMachineTaskStore } from '../../../shared/state/TableMachineTaskStore';
 import {
@@ -14,7 +15,6 @@ import {
   runMachineTask,
   watchMachineTask,
 } from '../../../shared/workflow/machineTask';
-import type { MachineTaskWatchMessage, SentMessageReceipt } from '../../../shared/workflow/messages';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
 import { useAzurite } from '../../support/azurite';

@@ -1,6 +1,6 @@
 import type { SubmitDeps } from '../api/submitAttachment';
-import type { AppDeps } from '../deps';
 import { newAttachmentId } from '../ids';
+import type { AppDeps } from './deps';
 
 /** What accepting an attach request needs, for the HTTP and the queue entry alike. */
 export function submitDeps(app: AppDeps): SubmitDeps {

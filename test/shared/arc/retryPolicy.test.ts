@@ -5,7 +5,7 @@ import {
   isRetryableStatus,
   isTransientStatus,
   parseRetryAfterInMs,
-} from '../../../shared/hosts/retryPolicy';
+} from '../../../shared/arc/retryPolicy';
 
 describe('retry policy', () => {
   it.each([

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { StepError, ValidationError } from '../../../shared/errors';
-import type { IpConfiguration, NetworkInterface } from '../../../shared/networkController/resources';
-import type { AttachRequest } from '../../../shared/workflow/attachRequest';
-import { parseIpv4Cidr } from '../../../shared/workflow/ipv4';
+import type { AttachRequest } from '../../../shared/model/attachRequest';
+import { parseIpv4Cidr } from '../../../shared/model/ipv4';
 import {
   addressHolders,
   findNicByAddress,
@@ -14,7 +13,8 @@ import {
   OWNER_TAG,
   ownerOf,
   resolveContainerAddresses,
-} from '../../../shared/workflow/nicMerge';
+} from '../../../shared/networkController/nicMerge';
+import type { IpConfiguration, NetworkInterface } from '../../../shared/networkController/resources';
 
 const SUBNET_REF = '/virtualNetworks/VNet1/subnets/Subnet1';
 const ACL_REF = '/accessControlLists/AllowAll';

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseParamBlock } from '../../../dev/arm/scriptEffects/powershellParameters';
-import type { ValidationError } from '../../../shared/errors';
-import { RESULT_SENTINEL } from '../../../shared/hosts/resultLine';
-import { type ParameterPatternName, parameterPatterns } from '../../../shared/hosts/scriptParameters';
+import { RESULT_SENTINEL } from '../../../shared/arc/resultLine';
+import { type ParameterPatternName, parameterPatterns } from '../../../shared/arc/scriptParameters';
 import {
   type EnsureContainerNetworkInput,
   ensureContainerNetworkScript,
@@ -11,7 +10,8 @@ import {
   hostScripts,
   installPrivateCloudPluginScript,
   loadScriptText,
-} from '../../../shared/hosts/scripts';
+} from '../../../shared/arc/scripts';
+import type { ValidationError } from '../../../shared/errors';
 import { enableNetworkProxyTable, type FactRow, installPrivateCloudPluginTable } from './factSheet';
 
 const validNetwork: EnsureContainerNetworkInput = {

@@ -1,6 +1,6 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 
-import type { SentMessageReceipt } from '../workflow/messages';
+import type { SentMessageReceipt } from '../model/messages';
 
 /**
  * Sends messages the way the Functions host's output binding would (base64 text, queue created on first use),

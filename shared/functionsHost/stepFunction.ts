@@ -1,7 +1,7 @@
 import { InvocationContext, output, type StorageQueueFunctionOptions, type StorageQueueOutput } from '@azure/functions';
 
 import { STORAGE_CONNECTION_SETTING } from '../config';
-import { type AppDeps, getDeps } from '../deps';
+import { nextStep, stepDefinition, type StepName } from '../model/steps';
 import {
   type Delivery,
   executeStep,
@@ -9,7 +9,7 @@ import {
   type StepImplementation,
   type StepProbe,
 } from '../workflow/executeStep';
-import { nextStep, stepDefinition, type StepName } from '../workflow/steps';
+import { type AppDeps, getDeps } from './deps';
 import { executorDeps } from './executorDeps';
 import { registerStorageQueueFunction } from './functionApp';
 

@@ -1,8 +1,8 @@
 import { isRemoteServiceError, RemoteServiceError, StepError } from '../errors';
+import { type MachineRef, parseMachineRef } from '../model/machineRef';
 import type { OperationOptions } from './armPipeline';
 import type { RunCommand } from './armResources';
 import { assertMachineCanRunCommands } from './machineReadiness';
-import { type MachineRef, parseMachineRef } from './machineRef';
 import { parseResultLine, type ScriptResult } from './resultLine';
 import type { RunCommandClient } from './RunCommandClient';
 import { findHostScript, type HostScript } from './scripts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { RunCommandClient } from '../../../shared/arc/RunCommandClient';
+import { hostScripts } from '../../../shared/arc/scripts';
 import type { RemoteServiceError } from '../../../shared/errors';
-import { RunCommandClient } from '../../../shared/hosts/RunCommandClient';
-import { hostScripts } from '../../../shared/hosts/scripts';
 import { LAB, machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
 
 let arm: TestArmEmulator;

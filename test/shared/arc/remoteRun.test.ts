@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import type { RunCommand } from '../../../shared/hosts/armResources';
+import type { RunCommand } from '../../../shared/arc/armResources';
 import {
   checkRemoteRun,
   type RemoteRunClient,
@@ -8,13 +8,13 @@ import {
   type RemoteRunProgress,
   runCommandName,
   startRemoteRun,
-} from '../../../shared/hosts/remoteRun';
+} from '../../../shared/arc/remoteRun';
 import {
   type EnsureContainerNetworkInput,
   ensureContainerNetworkScript,
   hostScripts,
   installPrivateCloudPluginScript,
-} from '../../../shared/hosts/scripts';
+} from '../../../shared/arc/scripts';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
 
 let arm: TestArmEmulator;

@@ -9,7 +9,7 @@ import {
   MAX_CONTAINER_IPS,
   parseOrThrow,
   toFieldIssues,
-} from '../../../shared/workflow/attachRequest';
+} from '../../../shared/model/attachRequest';
 
 /** The README / NC emulator seed scenario. */
 const SEED_REQUEST = {

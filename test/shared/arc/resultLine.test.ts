@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseResultLine } from '../../../shared/hosts/resultLine';
+import { parseResultLine } from '../../../shared/arc/resultLine';
 
 const line = (fields: Record<string, unknown>) =>
   `SDNATTACH-RESULT ${JSON.stringify({ script: 'ensure-container-network', version: 1, ok: true, changed: false, ...fields })}`;

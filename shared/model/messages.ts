@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-import { machineRefSchema } from '../hosts/machineRef';
 import { AttachmentIdSchema, TenantIdSchema } from './attachRequest';
+import { machineRefSchema } from './machineRef';
 import { STEP_NAMES, type StepName } from './steps';
 
 const StepNameSchema = z.enum(STEP_NAMES as [StepName, ...StepName[]], { error: 'must be a known step name' });

@@ -12,7 +12,7 @@ import {
   parseIpv4,
   parseIpv4Cidr,
   prefixContains,
-} from '../../../shared/workflow/ipv4';
+} from '../../../shared/model/ipv4';
 
 const ip = parseIpv4;
 const subnet1 = parseIpv4Cidr('192.168.1.0/24');

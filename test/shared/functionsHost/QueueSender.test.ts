@@ -1,7 +1,7 @@
 import { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 
-import { QueueSender } from '../../../shared/hosting/QueueSender';
+import { QueueSender } from '../../../shared/functionsHost/QueueSender';
 import { useAzurite } from '../../support/azurite';
 
 const azurite = useAzurite();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { assertMachineCanRunCommands, isAgentVersionSupported } from '../../../shared/hosts/machineReadiness';
+import { assertMachineCanRunCommands, isAgentVersionSupported } from '../../../shared/arc/machineReadiness';
 
 const ready = {
   name: 'HV01',

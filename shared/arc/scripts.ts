@@ -68,8 +68,8 @@ export type EnsureContainerNetworkInput = z.infer<typeof ensureContainerNetworkI
 
 const scriptsFolderCandidates = [
   path.join(__dirname, 'scripts'),
-  // Compiled to dist/shared/hosts, which tsc does not copy .ps1 files into: use the sources at the package root.
-  path.join(__dirname, '..', '..', '..', 'shared', 'hosts', 'scripts'),
+  // Compiled to dist/shared/arc, which tsc does not copy .ps1 files into: use the sources at the package root.
+  path.join(__dirname, '..', '..', '..', 'shared', 'arc', 'scripts'),
 ];
 
 /** Reads a product script's text; throws when it is in neither the source nor the package folder. */

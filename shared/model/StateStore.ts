@@ -1,4 +1,4 @@
-import type { AttachmentRecord, HistoryEvent, RuntimeStatus } from '../workflow/records';
+import type { AttachmentRecord, HistoryEvent, RuntimeStatus } from './records';
 
 /** A history event to add; its time is the write's unless it happened earlier (a step started before its write). */
 export type NewHistoryEvent = Omit<HistoryEvent, 'time'> & { time?: string };

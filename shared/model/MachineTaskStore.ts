@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../errors';
-import type { MachineRef } from '../hosts/machineRef';
-import type { StepName } from '../workflow/steps';
+import type { MachineRef } from './machineRef';
+import type { StepName } from './steps';
 
 /**
  * What was done to one machine, per task (a script and its subject): steps 2 and 3 configure a machine, not an

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { runCommandName } from '../../../shared/hosts/remoteRun';
+import { runCommandName } from '../../../shared/arc/remoteRun';
 
 describe('runCommandName', () => {
   it('is deterministic, readable and ARM-safe', () => {

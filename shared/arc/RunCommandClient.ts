@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 
 import { RemoteServiceError, ValidationError } from '../errors';
+import { ARM_NAME_PATTERN, type MachineRef, machineResourceId } from '../model/machineRef';
 import { ArmPipeline, type OperationOptions } from './armPipeline';
 import {
   type ArcMachine,
@@ -10,7 +11,6 @@ import {
   toArcMachine,
   toRunCommand,
 } from './armResources';
-import { ARM_NAME_PATTERN, type MachineRef, machineResourceId } from './machineRef';
 import { parseRetryAfterInMs } from './retryPolicy';
 import type { RunCommandParameter } from './scripts';
 import type { TokenProvider } from './tokenProvider';

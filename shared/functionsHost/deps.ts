@@ -1,15 +1,15 @@
-import { type AppConfig, getConfig, type NetworkControllerSettings } from './config';
-import { QueueSender } from './hosting/QueueSender';
-import { managedIdentityTokenProvider, noTokenProvider, RunCommandClient } from './hosts/RunCommandClient';
-import { stableUuid } from './ids';
-import { NetworkControllerClient } from './networkController/NetworkControllerClient';
-import { NicDirectory } from './networkController/NicDirectory';
-import { NicUpdateBatcher } from './networkController/NicUpdateBatcher';
-import { sleep } from './sleep';
-import type { MachineTaskStore } from './state/MachineTaskStore';
-import type { StateStore } from './state/StateStore';
-import { TableMachineTaskStore } from './state/TableMachineTaskStore';
-import { TableStateStore } from './state/TableStateStore';
+import { managedIdentityTokenProvider, noTokenProvider, RunCommandClient } from '../arc/RunCommandClient';
+import { type AppConfig, getConfig, type NetworkControllerSettings } from '../config';
+import { sleep } from '../http/sleep';
+import { stableUuid } from '../ids';
+import type { MachineTaskStore } from '../model/MachineTaskStore';
+import type { StateStore } from '../model/StateStore';
+import { NetworkControllerClient } from '../networkController/NetworkControllerClient';
+import { NicDirectory } from '../networkController/NicDirectory';
+import { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
+import { TableMachineTaskStore } from '../state/TableMachineTaskStore';
+import { TableStateStore } from '../state/TableStateStore';
+import { QueueSender } from './QueueSender';
 
 /** Everything the functions need from the outside world, built once per worker process. */
 export interface AppDeps {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { machineResourceId, parseMachineRef } from '../../../shared/hosts/machineRef';
+import { machineResourceId, parseMachineRef } from '../../../shared/model/machineRef';
 
 const ref = { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'sdn-lab', machineName: 'HV01' };
 

@@ -1,7 +1,7 @@
-import type { AppDeps } from '../deps';
+import { stepMessage } from '../model/messages';
+import { MACHINE_TASK_WATCH_QUEUE, stepDefinition } from '../model/steps';
 import type { MachineTaskDeps } from '../workflow/machineTask';
-import { stepMessage } from '../workflow/messages';
-import { MACHINE_TASK_WATCH_QUEUE, stepDefinition } from '../workflow/steps';
+import type { AppDeps } from './deps';
 
 /** The machine-task deps of steps 2-4, from the app's. */
 export function machineTaskDeps(app: AppDeps): MachineTaskDeps {

@@ -1,7 +1,5 @@
 import { StepError, ValidationError } from '../errors';
-import type { IpConfiguration, NetworkInterface } from '../networkController/resources';
-import { sameResourceRef } from '../networkController/resources';
-import type { AttachRequest } from './attachRequest';
+import type { AttachRequest } from '../model/attachRequest';
 import {
   formatIpv4,
   ipConfigurationIdFor,
@@ -10,7 +8,9 @@ import {
   lowestFreeAddresses,
   parseIpv4,
   prefixContains,
-} from './ipv4';
+} from '../model/ipv4';
+import type { IpConfiguration, NetworkInterface } from './resources';
+import { sameResourceRef } from './resources';
 
 /** Pure logic of step 1: which addresses, which NIC, and the NIC body to PUT. */
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { parseIpv4, parseIpv4Cidr, prefixContains } from '../workflow/ipv4';
+import { parseIpv4, parseIpv4Cidr, prefixContains } from '../model/ipv4';
 
 /**
  * Regular expressions shared, character for character, by the TypeScript validation and the scripts'

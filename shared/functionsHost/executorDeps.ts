@@ -1,6 +1,6 @@
-import type { AppDeps } from '../deps';
+import type { StepName } from '../model/steps';
 import type { StepExecutorDeps, StepImplementation, StepProbe } from '../workflow/executeStep';
-import type { StepName } from '../workflow/steps';
+import type { AppDeps } from './deps';
 
 const BUSY_RECHECK_SLACK_IN_MS = 10_000;
 
