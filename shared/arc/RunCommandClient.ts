@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 
 import { RemoteServiceError, ValidationError } from '../errors';
+import { parseRetryAfterInMs } from '../http/retryPolicy';
 import { ARM_NAME_PATTERN, type MachineRef, machineResourceId } from '../model/machineRef';
 import { ArmPipeline, type OperationOptions } from './armPipeline';
 import {
@@ -11,7 +12,6 @@ import {
   toArcMachine,
   toRunCommand,
 } from './armResources';
-import { parseRetryAfterInMs } from './retryPolicy';
 import type { RunCommandParameter } from './scripts';
 import type { TokenProvider } from './tokenProvider';
 

@@ -7,13 +7,14 @@ import { z } from 'zod';
 
 import { RemoteServiceError } from '../errors';
 import {
-  backoffDelayInMs,
   defaultRetrySettings,
-  isRetryableStatus,
+  exceedsCallBudget,
   isTransientStatus,
   parseRetryAfterInMs,
+  retryDelayInMs,
   type RetrySettings,
-} from './retryPolicy';
+} from '../http/retryPolicy';
+import { abortError, sleep } from '../http/sleep';
 import type { TokenProvider } from './tokenProvider';
 
 /** Options every client method takes, as in the Azure SDK. */
@@ -111,10 +112,12 @@ export class ArmPipeline {
       const { error } = outcome;
       const transient = error.statusCode === undefined ? error.retryable : isTransientStatus(error.statusCode);
       if (!transient || attempt >= this.#retry.maxRetries) throw error;
-      const waitInMs = error.retryAfterInMs ?? backoffDelayInMs(attempt, this.#retry);
       // A longer wait than we may spend here is left to the next queue delivery, which the error says is fine.
-      if (waitInMs > this.#retry.maxRetryDelayInMs) throw error;
-      await delay(waitInMs, options.abortSignal);
+      if (exceedsCallBudget(error.retryAfterInMs, this.#retry)) throw error;
+      await sleep(
+        retryDelayInMs(attempt, { ...this.#retry, retryAfterInMs: error.retryAfterInMs }),
+        options.abortSignal,
+      );
     }
   }
 
@@ -226,25 +229,14 @@ function lowerCaseHeaders(headers: Record<string, unknown>): Record<string, stri
   return result;
 }
 
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted.', 'AbortError');
-}
-
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Whether a later queue delivery could succeed after this ARM status: transient ones, plus 409 (another operation on
+ * the machine, e.g. a run command still running) and 423 (locked).
+ */
+export function isRetryableStatus(status: number): boolean {
+  return isTransientStatus(status) || status === 409 || status === 423;
 }

@@ -4,7 +4,9 @@ import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axi
 import type { z } from 'zod';
 
 import { RemoteServiceError } from '../errors';
+import { exceedsCallBudget, parseRetryAfterInMs, retryDelayInMs } from '../http/retryPolicy';
 import { sleep } from '../http/sleep';
+import { isRetryableResponse } from './controllerErrors';
 import {
   type AccessControlList,
   AccessControlListSchema,
@@ -19,7 +21,6 @@ import {
   type VirtualSubnet,
   VirtualSubnetSchema,
 } from './resources';
-import { isRetryableResponse, parseRetryAfterInMs, retryDelayInMs } from './retryPolicy';
 
 /** Options every call accepts, as in the Azure SDK guidelines. */
 export interface OperationOptions {
@@ -217,8 +218,12 @@ export class NetworkControllerClient {
         failure = transportError(error, method, path);
       }
       const retryAfterInMs = failure.retryAfterInMs;
-      const canWait = retryAfterInMs === undefined || retryAfterInMs <= this.maxRetryDelayInMs;
-      if (!failure.retryable || attempt >= this.maxRetries || !canWait) throw failure;
+      if (
+        !failure.retryable ||
+        attempt >= this.maxRetries ||
+        exceedsCallBudget(retryAfterInMs, { maxRetryDelayInMs: this.maxRetryDelayInMs })
+      )
+        throw failure;
       const delayInMs = retryDelayInMs(attempt, {
         retryDelayInMs: this.retryDelayInMs,
         maxRetryDelayInMs: this.maxRetryDelayInMs,
@@ -268,7 +273,7 @@ function remoteErrorFrom(response: AxiosResponse, method: string, path: string):
     target: typeof body.error?.target === 'string' ? body.error.target : undefined,
     details,
     retryable: isRetryableResponse(response.status, code),
-    retryAfterInMs: parseRetryAfterInMs(header(response, 'retry-after')),
+    retryAfterInMs: parseRetryAfterInMs(response.headers),
     method,
     path,
   });

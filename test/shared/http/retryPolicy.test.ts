@@ -2,73 +2,37 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
-  isPermanentErrorCode,
-  isRetryableResponse,
+  exceedsCallBudget,
+  isTransientStatus,
   parseRetryAfterInMs,
   retryDelayInMs,
-} from '../../../shared/networkController/retryPolicy';
+} from '../../../shared/http/retryPolicy';
 
-describe('isRetryableResponse', () => {
-  it.each<[number | undefined, string | undefined, boolean]>([
-    [undefined, undefined, true],
-    [undefined, 'ECONNRESET', true],
-    [400, undefined, false],
-    [400, 'InvalidResourceReference', false],
-    [400, 'RetryableError', true],
-    [401, undefined, false],
-    [403, undefined, false],
-    [404, 'NotFound', false],
-    [404, 'RetryableError', true],
-    [408, undefined, true],
-    [409, undefined, false],
-    [409, 'AnotherOperationInProgress', false],
-    [412, 'PreconditionFailed', false],
-    [429, undefined, true],
-    [500, undefined, true],
-    [500, 'InternalServerError', true],
-    [500, 'PrivateIPAddressInUse', false],
-    [500, 'InvalidResourceReference', false],
-    [500, 'SubnetIsFull', false],
-    [500, 'PrivateMacAddressInUse', false],
-    [500, 'DuplicateResourceId', false],
-    [500, 'invalidresourcereference', false],
-    [500, 'ServiceUnavailable', true],
-    [500, 'UpgradeInProgress', true],
-    [501, undefined, false],
-    [502, undefined, true],
-    [503, undefined, true],
-    [503, 'InvalidResourceReference', true],
-    [504, undefined, true],
-    [505, undefined, false],
-    [200, undefined, false],
-  ])('status %s with code %s is retryable: %s', (status, code, expected) => {
-    expect(isRetryableResponse(status, code)).toBe(expected);
-  });
-
-  it('retries every RetryableError, whatever the status (property)', () => {
-    fc.assert(
-      fc.property(fc.option(fc.integer({ min: 100, max: 599 }), { nil: undefined }), (status) => {
-        expect(isRetryableResponse(status, 'RetryableError')).toBe(true);
-      }),
-    );
+describe('isTransientStatus', () => {
+  it.each([
+    [408, true],
+    [429, true],
+    [500, true],
+    [502, true],
+    [503, true],
+    [504, true],
+    [501, false],
+    [505, false],
+    [409, false],
+    [400, false],
+    [401, false],
+    [403, false],
+    [404, false],
+  ])('HTTP %i is retried within the call: %s', (status, transient) => {
+    expect(isTransientStatus(status)).toBe(transient);
   });
 });
 
-describe('isPermanentErrorCode', () => {
-  it.each<[string | undefined, boolean]>([
-    [undefined, false],
-    ['', false],
-    ['PrivateIPAddressInUse', true],
-    ['PrivateIpAddressNotInSubnet', true],
-    ['InvalidResourceReference', true],
-    ['SubnetIsFull', true],
-    ['NotFound', true],
-    ['Forbidden', true],
-    ['InternalServerError', false],
-    ['RetryableError', false],
-    ['Timeout', false],
-  ])('%s is permanent: %s', (code, expected) => {
-    expect(isPermanentErrorCode(code)).toBe(expected);
+describe('exceedsCallBudget', () => {
+  it('leaves a server wait longer than the call may spend to the next delivery', () => {
+    expect(exceedsCallBudget(undefined, { maxRetryDelayInMs: 8_000 })).toBe(false);
+    expect(exceedsCallBudget(8_000, { maxRetryDelayInMs: 8_000 })).toBe(false);
+    expect(exceedsCallBudget(8_001, { maxRetryDelayInMs: 8_000 })).toBe(true);
   });
 });
 
@@ -91,11 +55,20 @@ describe('parseRetryAfterInMs', () => {
     ['0x10', undefined],
     ['1e3', undefined],
   ])('reads %j as %s ms', (header, expected) => {
-    expect(parseRetryAfterInMs(header, now)).toBe(expected);
+    expect(parseRetryAfterInMs({ 'retry-after': header }, now)).toBe(expected);
+  });
+
+  it("prefers Azure's millisecond headers, and reads the date form", () => {
+    const at = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfterInMs({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }, at)).toBe(5000);
+    expect(parseRetryAfterInMs({ 'retry-after-ms': '250', 'retry-after': '9' }, at)).toBe(250);
+    expect(parseRetryAfterInMs({ 'x-ms-retry-after-ms': '40' }, at)).toBe(40);
+    expect(parseRetryAfterInMs({ 'retry-after-ms': '2.5', 'retry-after': '3' }, at)).toBe(3000);
+    expect(parseRetryAfterInMs({}, at)).toBeUndefined();
   });
 
   it.each(['1.5', '-1', 'foo 12'])('treats the malformed value %j as unreadable', (header) => {
-    expect(parseRetryAfterInMs(header, now)).toBeUndefined();
+    expect(parseRetryAfterInMs({ 'retry-after': header }, now)).toBeUndefined();
   });
 });
 
