@@ -3,6 +3,63 @@ import prettier from 'eslint-config-prettier';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of shared/, lowest first. A file may import its own layer and the ones below it, never one above; the
+ * clients (networkController, arc, state, http) do not import one another, except http, which all may use.
+ */
+const LAYERS = [
+  { name: 'ground', files: ['shared/errors.ts', 'shared/ids.ts'] },
+  { name: 'model', folders: ['model'] },
+  { name: 'http', folders: ['http'] },
+  { name: 'clients', folders: ['networkController', 'arc', 'state'], apart: true },
+  { name: 'workflow', folders: ['workflow'] },
+  { name: 'api', folders: ['api'] },
+  { name: 'config', files: ['shared/config.ts'] },
+  { name: 'functionsHost', folders: ['functionsHost'] },
+];
+const folderPattern = (folder) => ({
+  regex: `(^|/)${folder}/`,
+  message: `Imports point down the layers of shared/ (model <- clients <- workflow <- api <- functionsHost); ${folder}/ is not below this file.`,
+});
+const CONFIG_PATTERN = {
+  regex: '(^|/)config$',
+  message: 'Only the Functions glue reads the configuration; take settings as arguments.',
+};
+// Step logic stays pure: no I/O libraries, so it can be tested table-driven and replayed safely.
+const PURE_PATTERN = {
+  group: ['axios', '@azure/*', 'node:*', 'fs', 'http', 'https', 'net'],
+  message: 'Step logic is pure; take clients as arguments.',
+};
+
+function layerRules() {
+  const outside = ['dev', 'bench', 'test', 'functions'].map(folderPattern);
+  return LAYERS.map((layer, index) => {
+    const above = LAYERS.slice(index + 1);
+    const forbidden = above.flatMap((l) => l.folders ?? []).map(folderPattern);
+    if (above.some((l) => l.name === 'config')) forbidden.push(CONFIG_PATTERN);
+    const config = {
+      files: layer.files ?? layer.folders.map((folder) => `shared/${folder}/**/*.ts`),
+      rules: {},
+    };
+    const patterns = [...forbidden, ...outside];
+    if (layer.name === 'workflow') patterns.push(PURE_PATTERN);
+    if (layer.apart) {
+      // One config per client folder, so each may not import its siblings.
+      return layer.folders.map((folder) => ({
+        files: [`shared/${folder}/**/*.ts`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            { patterns: [...patterns, ...layer.folders.filter((f) => f !== folder).map(folderPattern)] },
+          ],
+        },
+      }));
+    }
+    config.rules['no-restricted-imports'] = ['error', { patterns }];
+    return [config];
+  }).flat();
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.azurite/**', 'coverage/**', 'bench-results/**'] },
   js.configs.recommended,
@@ -36,23 +93,8 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    // Step logic stays pure: no I/O libraries, so it can be tested table-driven and replayed safely.
-    files: ['shared/workflow/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['axios', '@azure/*', 'node:*', 'fs', 'http', 'https', 'net'],
-              message: 'Step logic is pure; take clients as arguments.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // Imports point one way, down the layers (model <- clients <- workflow <- api <- functionsHost <- functions/).
+  ...layerRules(),
   { files: ['**/*.mjs', '**/*.mts'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );
