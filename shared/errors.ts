@@ -74,7 +74,7 @@ export class ValidationError extends AttachError {
   readonly issues: readonly FieldIssue[];
 
   constructor(issues: readonly FieldIssue[], init: { code?: string; context?: ErrorContext; cause?: unknown } = {}) {
-    super(issues.map((i) => `${i.field}: ${i.reason}`).join('; '), {
+    super(formatIssues(issues), {
       code: init.code ?? 'InvalidRequest',
       retryable: false,
       context: init.context,
@@ -226,4 +226,9 @@ export function withContext<E>(error: E, context: ErrorContext): E {
 
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** One line naming every bad field: `field: reason; field: reason`. */
+export function formatIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ');
 }

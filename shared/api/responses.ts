@@ -1,6 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 
-import type { FieldIssue } from '../errors';
+import { type FieldIssue, formatIssues } from '../errors';
 
 /** Every error answer has the same shape: `{"error":{"code","message","details"?}}`. */
 export function errorResponse(
@@ -26,7 +26,7 @@ export function errorResponse(
 }
 
 export function badRequest(issues: readonly FieldIssue[], code = 'InvalidRequest'): HttpResponseInit {
-  const message = `The request is invalid: ${issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`;
+  const message = `The request is invalid: ${formatIssues(issues)}`;
   return errorResponse(400, code, message, issues);
 }
 

@@ -1,7 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 
 import type { FieldIssue } from '../errors';
-import { type AcceptedAttachRequest, AttachRequestSchema, toFieldIssues } from '../model/attachRequest';
+import {
+  type AcceptedAttachRequest,
+  type AttachRequest,
+  AttachRequestSchema,
+  toFieldIssues,
+} from '../model/attachRequest';
 import { type StepMessage, stepMessage } from '../model/messages';
 import { type AttachmentRecord, newAttachmentRecord } from '../model/records';
 import type { StateStore } from '../model/StateStore';
@@ -20,44 +25,50 @@ export interface SubmitDeps {
   nowInMs: () => number;
 }
 
-/**
- * Validates and stores a new attach request. Nothing is stored when anything is invalid; a request repeated with
- * the same attachmentId returns the stored attachment instead of starting a second run. The caller enqueues
- * `start` when there is one: for a new attachment, and again for one still Pending whose step has not started,
- * because the first message may have been lost with the host that stored the row (the step drops duplicates).
- */
+/** Parses an HTTP body as an attach request, then accepts it (see acceptAttachRequest). */
 export async function submitAttachment(deps: SubmitDeps, tenantId: string, body: unknown): Promise<SubmitOutcome> {
   const parsed = AttachRequestSchema.safeParse(body, { reportInput: true });
-  const issues = parsed.success ? [] : toFieldIssues(parsed.error);
-  if (parsed.success && !deps.knownControllers.has(parsed.data.networkController)) {
+  if (!parsed.success) return { kind: 'invalid', issues: toFieldIssues(parsed.error) };
+  return acceptAttachRequest(deps, tenantId, parsed.data);
+}
+
+/**
+ * Checks a parsed attach request against the configuration and stores it. Nothing is stored when anything is
+ * invalid; a request repeated with the same attachmentId returns the stored attachment instead of starting a second
+ * run. The caller enqueues `start` when there is one: for a new attachment, and again for one still Pending whose
+ * step has not started, because the first message may have been lost with the host that stored the row (the step
+ * drops duplicates).
+ */
+export async function acceptAttachRequest(
+  deps: SubmitDeps,
+  tenantId: string,
+  parsed: AttachRequest,
+): Promise<SubmitOutcome> {
+  const issues: FieldIssue[] = [];
+  if (!deps.knownControllers.has(parsed.networkController)) {
     issues.push({
       field: 'networkController',
-      reason: `"${parsed.data.networkController}" is not a configured Network Controller (configured: ${[...deps.knownControllers].join(', ')})`,
+      reason: `"${parsed.networkController}" is not a configured Network Controller (configured: ${[...deps.knownControllers].join(', ')})`,
     });
   }
-  if (parsed.success) {
-    for (const field of ['hyperVHost', 'containerHost'] as const) {
-      const machine = parsed.data[field];
-      if (!machine.subscriptionId && !deps.arcDefaults.subscriptionId) {
-        issues.push({
-          field: `${field}.subscriptionId`,
-          reason: 'is required (no ARC_DEFAULT_SUBSCRIPTION_ID is configured)',
-        });
-      }
-      if (!machine.resourceGroup && !deps.arcDefaults.resourceGroup) {
-        issues.push({
-          field: `${field}.resourceGroup`,
-          reason: 'is required (no ARC_DEFAULT_RESOURCE_GROUP is configured)',
-        });
-      }
+  for (const field of ['hyperVHost', 'containerHost'] as const) {
+    const machine = parsed[field];
+    if (!machine.subscriptionId && !deps.arcDefaults.subscriptionId) {
+      issues.push({
+        field: `${field}.subscriptionId`,
+        reason: 'is required (no ARC_DEFAULT_SUBSCRIPTION_ID is configured)',
+      });
+    }
+    if (!machine.resourceGroup && !deps.arcDefaults.resourceGroup) {
+      issues.push({
+        field: `${field}.resourceGroup`,
+        reason: 'is required (no ARC_DEFAULT_RESOURCE_GROUP is configured)',
+      });
     }
   }
-  if (!parsed.success || issues.length > 0) return { kind: 'invalid', issues };
+  if (issues.length > 0) return { kind: 'invalid', issues };
 
-  const request: AcceptedAttachRequest = {
-    ...parsed.data,
-    attachmentId: parsed.data.attachmentId ?? deps.newAttachmentId(),
-  };
+  const request: AcceptedAttachRequest = { ...parsed, attachmentId: parsed.attachmentId ?? deps.newAttachmentId() };
   const now = new Date(deps.nowInMs()).toISOString();
   const { created, record } = await deps.store.createAttachment(newAttachmentRecord(tenantId, request, now), [
     { type: 'Submitted' },

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 import { RemoteServiceError, ValidationError } from '../errors';
 import { parseRetryAfterInMs } from '../http/retryPolicy';
-import { ARM_NAME_PATTERN, type MachineRef, machineResourceId } from '../model/machineRef';
+import { type MachineRef, machineResourceId } from '../model/machineRef';
 import { ArmPipeline, type OperationOptions } from './armPipeline';
 import {
   type ArcMachine,
@@ -14,6 +14,9 @@ import {
 } from './armResources';
 import type { RunCommandParameter } from './scripts';
 import type { TokenProvider } from './tokenProvider';
+
+/** ARM's name rule for run commands (`[a-zA-Z0-9-_.]+`, per the HybridCompute spec). */
+const ARM_NAME_PATTERN = /^[a-zA-Z0-9-_.]+$/;
 
 export type { OperationOptions } from './armPipeline';
 export type { ArcMachine, RunCommand, RunCommandExecutionState, RunCommandInstanceView } from './armResources';

@@ -1,5 +1,6 @@
 import type { StepName } from '../model/steps';
-import type { StepExecutorDeps, StepImplementation, StepProbe } from '../workflow/executeStep';
+import type { StepExecutorDeps } from '../workflow/executeStep';
+import type { StepImplementation, StepProbe } from '../workflow/stepTypes';
 import type { AppDeps } from './deps';
 
 const BUSY_RECHECK_SLACK_IN_MS = 10_000;

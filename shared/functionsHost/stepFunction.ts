@@ -1,17 +1,13 @@
 import { InvocationContext, output, type StorageQueueFunctionOptions, type StorageQueueOutput } from '@azure/functions';
 
 import { STORAGE_CONNECTION_SETTING } from '../config';
-import { nextStep, stepDefinition, type StepName } from '../model/steps';
-import {
-  type Delivery,
-  executeStep,
-  type StepExecutorDeps,
-  type StepImplementation,
-  type StepProbe,
-} from '../workflow/executeStep';
-import { type AppDeps, getDeps } from './deps';
+import { nextStep, stepDefinition, type StepName, STEPS } from '../model/steps';
+import { executeStep, type StepExecutorDeps } from '../workflow/executeStep';
+import type { Delivery } from '../workflow/stepTypes';
+import { getDeps } from './deps';
 import { executorDeps } from './executorDeps';
 import { registerStorageQueueFunction } from './functionApp';
+import { STEP_IMPLEMENTATIONS } from './stepImplementations';
 
 /** The output binding to a step's queue; the same object for every function that starts that step. */
 const bindings = new Map<string, StorageQueueOutput>();
@@ -26,13 +22,18 @@ export function stepQueueOutput(step: StepName): StorageQueueOutput {
   return binding;
 }
 
+/** Every step queue's binding: for entry points that (re)start an attachment at whichever step it waits at. */
+export function allStepQueueOutputs(): StorageQueueOutput[] {
+  return STEPS.map((step) => stepQueueOutput(step.name));
+}
+
 /** The binding a step's function writes the next step's message to; none for the last step. */
-export function nextStepOutputs(step: StepName): StorageQueueOutput[] {
+function nextStepOutputs(step: StepName): StorageQueueOutput[] {
   const next = nextStep(step);
   return next ? [stepQueueOutput(next.name)] : [];
 }
 
-export function deliveryFrom(context: InvocationContext): Delivery {
+function deliveryFrom(context: InvocationContext): Delivery {
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
   return {
     dequeueCount: Number.isFinite(dequeueCount) ? dequeueCount : 1,
@@ -55,13 +56,9 @@ export function makeStepHandler(step: StepName, deps: () => StepExecutorDeps) {
  * re-checks), the next step's output binding, and a handler that runs the step with the app's dependencies (built
  * on first use).
  */
-export function stepFunctionOptions(
-  step: StepName,
-  implementation: (app: AppDeps) => StepImplementation,
-  probe?: (app: AppDeps) => StepProbe,
-  lane: 'new' | 'rechecks' = 'new',
-): StorageQueueFunctionOptions {
+function stepFunctionOptions(step: StepName, lane: 'new' | 'rechecks'): StorageQueueFunctionOptions {
   const definition = stepDefinition(step);
+  const { implementation, probe } = STEP_IMPLEMENTATIONS[step];
   return {
     queueName: lane === 'new' ? definition.queueName : definition.recheckQueueName,
     connection: STORAGE_CONNECTION_SETTING,
@@ -74,11 +71,7 @@ export function stepFunctionOptions(
 }
 
 /** Registers a step's two functions: `<step>` on its queue of new work and `<step>Rechecks` on its re-checks. */
-export function registerStepFunctions(
-  step: StepName,
-  implementation: (app: AppDeps) => StepImplementation,
-  probe?: (app: AppDeps) => StepProbe,
-): void {
-  registerStorageQueueFunction(step, stepFunctionOptions(step, implementation, probe));
-  registerStorageQueueFunction(`${step}Rechecks`, stepFunctionOptions(step, implementation, probe, 'rechecks'));
+export function registerStepFunctions(step: StepName): void {
+  registerStorageQueueFunction(step, stepFunctionOptions(step, 'new'));
+  registerStorageQueueFunction(`${step}Rechecks`, stepFunctionOptions(step, 'rechecks'));
 }

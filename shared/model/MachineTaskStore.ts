@@ -45,6 +45,18 @@ export interface MachineTaskStore {
    */
   putTask(record: MachineTaskRecord, expectedEtag: string | undefined): Promise<MachineTaskRecord | undefined>;
   /**
+   * Reads the record, applies `mutate` (to undefined when there is none) and writes the result etag-guarded, reading
+   * again after a lost race, at most `maxRounds` times (default 5). Returns the stored record; undefined when every
+   * round lost.
+   */
+  updateTask(
+    machine: MachineRef,
+    task: string,
+    subject: string,
+    mutate: (current: MachineTaskRecord | undefined) => MachineTaskRecord,
+    options?: { maxRounds?: number },
+  ): Promise<MachineTaskRecord | undefined>;
+  /**
    * Notes that an attachment's step waits for this task's run to end, so the run's owner can wake it instead of
    * the waiter polling. Idempotent; a waiter parked again with a newer re-check number gets a row of its own.
    */

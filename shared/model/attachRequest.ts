@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 import { type FieldIssue, ValidationError } from '../errors';
+import { object, patterned, typeError } from './fields';
 import { isIpv4, parseIpv4 } from './ipv4';
+import { MachineReferenceSchema } from './machineRef';
 
 /** Hard limit of container IPs one request may ask for; keeps one NIC PUT and one state row small. */
 export const MAX_CONTAINER_IPS = 256;
@@ -13,24 +15,8 @@ export const ATTACHMENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const RESOURCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Names of configured Network Controllers, mapped to `NC_<NAME>_*` settings. */
 export const CONTROLLER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
-/** ARM machine names: `[a-zA-Z0-9-_.]+` per the HybridCompute spec, bounded. */
-export const MACHINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const RESOURCE_GROUP_PATTERN = /^[A-Za-z0-9_.()-]{1,89}[A-Za-z0-9_()-]$|^[A-Za-z0-9_()-]$/;
-export const SUBSCRIPTION_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Docker network names, also passed to PowerShell as a validated parameter. */
 export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** Says "is required" for a missing value and `otherwise` for one of the wrong type. */
-const typeError = (otherwise: string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? 'is required' : otherwise;
-
-const patterned = (pattern: RegExp, what: string) =>
-  z
-    .string({ error: typeError(`must be a string (${what})`) })
-    .regex(pattern, { error: `must match ${pattern.source} (${what})` });
-
-const object = <T extends z.core.$ZodLooseShape>(shape: T) =>
-  z.strictObject(shape, { error: typeError('must be an object') });
 
 export const TenantIdSchema = patterned(TENANT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
 export const AttachmentIdSchema = patterned(ATTACHMENT_ID_PATTERN, 'letters, digits, "-" and "_", at most 64');
@@ -45,12 +31,6 @@ function ipv4Reason(input: unknown): string {
     ? 'IPv6 is not supported; give an IPv4 address'
     : 'must be an IPv4 address in dotted-quad form, e.g. 192.168.1.101';
 }
-
-const MachineRefSchema = object({
-  machineName: patterned(MACHINE_NAME_PATTERN, 'the Arc-enabled machine name'),
-  resourceGroup: patterned(RESOURCE_GROUP_PATTERN, 'an Azure resource group name').optional(),
-  subscriptionId: patterned(SUBSCRIPTION_ID_PATTERN, 'an Azure subscription GUID').optional(),
-});
 
 const NicRefSchema = z
   .object(
@@ -121,8 +101,8 @@ export const AttachRequestSchema = object({
   nic: NicRefSchema,
   accessControlListId: ResourceIdSchema.optional(),
   containerIps: ContainerIpsSchema,
-  hyperVHost: MachineRefSchema,
-  containerHost: MachineRefSchema,
+  hyperVHost: MachineReferenceSchema,
+  containerHost: MachineReferenceSchema,
   network: object({
     name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name').refine((name) => !/^(nat|none|host)$/i.test(name), {
       error: "names one of Docker's predefined Windows networks; choose another name",
@@ -134,7 +114,6 @@ export const AttachRequestSchema = object({
 
 export type AttachRequestInput = z.input<typeof AttachRequestSchema>;
 export type AttachRequest = z.infer<typeof AttachRequestSchema>;
-export type MachineReference = z.infer<typeof MachineRefSchema>;
 
 /** A request as stored: the attachment id is always known. */
 export type AcceptedAttachRequest = AttachRequest & { attachmentId: string };

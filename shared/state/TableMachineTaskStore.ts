@@ -85,6 +85,21 @@ export class TableMachineTaskStore implements MachineTaskStore {
     }
   }
 
+  async updateTask(
+    machine: MachineTaskRecord['machine'],
+    task: string,
+    subject: string,
+    mutate: (current: MachineTaskRecord | undefined) => MachineTaskRecord,
+    options: { maxRounds?: number } = {},
+  ): Promise<MachineTaskRecord | undefined> {
+    for (let round = 0; round < (options.maxRounds ?? 5); round++) {
+      const current = await this.getTask(machine, task, subject);
+      const stored = await this.putTask(mutate(current), current?.etag);
+      if (stored) return stored;
+    }
+    return undefined;
+  }
+
   async addWaiter(machine: MachineTaskRecord['machine'], task: string, subject: string, waiter: TaskWaiter) {
     await this.ensureTable();
     const { partitionKey, rowKey } = taskWaiterKeys(machine, task, subject, waiter);

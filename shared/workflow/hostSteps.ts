@@ -4,7 +4,7 @@ import {
   installPrivateCloudPluginScript,
 } from '../arc/scripts';
 import { StepError, ValidationError } from '../errors';
-import type { MachineReference } from '../model/attachRequest';
+import type { MachineReference } from '../model/machineRef';
 import type { MachineRef } from '../model/machineRef';
 import {
   type MachineTaskCheckpoint,

@@ -9,28 +9,28 @@ import {
 import type { HostScript } from '../arc/scripts';
 import { isKnownError, toErrorInfo } from '../errors';
 import type { MachineRef } from '../model/machineRef';
-import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../model/MachineTaskStore';
-import type { MachineTaskWatchMessage, SentMessageReceipt } from '../model/messages';
+import type { MachineTaskRecord } from '../model/MachineTaskStore';
+import type { SentMessageReceipt } from '../model/messages';
 import type { StepName } from '../model/steps';
+import {
+  type Logger,
+  type MachineTaskWatchDeps,
+  sameAttachment,
+  wakeWaiters,
+  watchDelayInMs,
+  watchMessage,
+} from './machineTaskWatch';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 
-export interface MachineTaskDeps {
-  tasks: MachineTaskStore;
+export interface MachineTaskDeps extends MachineTaskWatchDeps {
   runCommands: RemoteRunClient;
   stableUuid: (seed: string) => string;
   /** How long an Applied record is trusted before the (idempotent, self-verifying) script runs again. */
   reuseForInMs: number;
   pollIntervalInMs: number;
-  /** Sends a parked step the re-check that continues it (the task it waited for ended). */
-  wake(waiter: TaskWaiter): Promise<void>;
-  /** Sends a task's watch, to be looked at after the delay (see MachineTaskWatchMessageSchema). */
-  watch(message: MachineTaskWatchMessage, delayInMs: number): Promise<SentMessageReceipt>;
   /** Deletes a watch nobody has received yet; false when it was received or is gone. */
   unwatch(receipt: SentMessageReceipt): Promise<boolean>;
 }
-
-/** What a task's watch needs. */
-export type MachineTaskWatchDeps = Pick<MachineTaskDeps, 'tasks' | 'wake' | 'watch'>;
 
 export interface MachineTaskSpec<TInput> {
   step: StepName;
@@ -49,14 +49,6 @@ export interface MachineTaskCheckpoint extends Record<string, unknown> {
 }
 
 const MAX_CLAIM_ROUNDS = 5;
-/**
- * How often a task's watch looks at a run in progress. The owner wakes the parked steps when the run ends, so the
- * watch only matters when the owner never comes back: the parked steps are then woken this long after its lease
- * ran out at the latest. One message per run, however many steps are parked on it.
- */
-const WATCH_INTERVAL_IN_MS = 60_000;
-/** Wake-ups sent at once when a run ends. */
-const WAKE_CONCURRENCY = 16;
 /** How old an Applied record seen by this process a probe may take instead of reading the row again. */
 const RECENTLY_APPLIED_IN_MS = 5_000;
 /** Margin over the script's own timeout before another attachment may take an abandoned run over. */
@@ -281,59 +273,6 @@ async function follow<TInput>(
   return succeeded(spec, applied, false);
 }
 
-function sameAttachment(
-  a: { tenantId: string; attachmentId: string } | undefined,
-  b: { tenantId: string; attachmentId: string },
-): boolean {
-  return a !== undefined && a.tenantId === b.tenantId && a.attachmentId === b.attachmentId;
-}
-
-/**
- * Sends every step parked on this task its re-check, then forgets them. Called after the task's outcome is
- * recorded; a crash in between leaves the rows, and the owner's redelivery wakes them again (a duplicate re-check
- * is dropped by the step).
- */
-async function wakeWaiters(
-  deps: Pick<MachineTaskDeps, 'tasks' | 'wake'>,
-  task: TaskKey,
-  logger: Logger,
-): Promise<void> {
-  const waiters = await deps.tasks.listWaiters(task.machine, task.step, task.subject);
-  if (waiters.length === 0) return;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(WAKE_CONCURRENCY, waiters.length) }, async () => {
-      while (next < waiters.length) await deps.wake(waiters[next++]!);
-    }),
-  );
-  await deps.tasks.removeWaiters(task.machine, task.step, task.subject, waiters);
-  logger.log(`${task.machine.machineName}: woke ${waiters.length} attachment step(s) waiting for ${task.step}`);
-}
-
-/** Where a step's (or a watch's) notes go. */
-interface Logger {
-  log(text: string): void;
-}
-
-/** Which task: its machine, the step that runs it, its subject. */
-type TaskKey = Pick<MachineTaskSpec<unknown>, 'machine' | 'step' | 'subject'>;
-
-function watchMessage(task: TaskKey, owner: { tenantId: string; attachmentId: string }): MachineTaskWatchMessage {
-  return {
-    schemaVersion: 1,
-    tenantId: owner.tenantId,
-    attachmentId: owner.attachmentId,
-    step: task.step,
-    machine: task.machine,
-    subject: task.subject,
-  };
-}
-
-/** The next look: the usual interval, or just past the lease's end if that comes sooner. */
-function watchDelayInMs(leaseExpiresAtInMs: number | undefined, nowInMs: number): number {
-  return Math.max(0, Math.min(WATCH_INTERVAL_IN_MS, (leaseExpiresAtInMs ?? nowInMs) - nowInMs + 1_000));
-}
-
 /** The run's outcome is recorded and its waiters woken: its watch has nothing left to look after. */
 async function unwatch(deps: MachineTaskDeps, watch: SentMessageReceipt | undefined, logger: Logger): Promise<void> {
   // Already received (it looked once and sent the next): that one finds the task ended and stops by itself.
@@ -341,29 +280,6 @@ async function unwatch(deps: MachineTaskDeps, watch: SentMessageReceipt | undefi
     await deps
       .unwatch(watch)
       .catch((error: unknown) => logger.log(`could not delete the task's watch: ${String(error)}`));
-}
-
-/**
- * One look of a task's watch. While the owner that sent it still holds a live lease, the watch looks again later;
- * once the run has ended or its lease has run out (the owner never came back), it wakes every step still parked
- * on the task, and those look for themselves: reuse the outcome, or take the task over. A task another attachment
- * has claimed since has that attachment's watch.
- */
-export async function watchMachineTask(
-  deps: MachineTaskWatchDeps,
-  message: MachineTaskWatchMessage,
-  nowInMs: () => number,
-  log: (text: string) => void,
-): Promise<'watching' | 'woken' | 'handed over'> {
-  const task = await deps.tasks.getTask(message.machine, message.step, message.subject);
-  const now = nowInMs();
-  if (task?.status === 'Running' && (task.leaseExpiresAtInMs ?? 0) > now) {
-    if (!sameAttachment(task.owner, message)) return 'handed over';
-    await deps.watch(message, watchDelayInMs(task.leaseExpiresAtInMs, now));
-    return 'watching';
-  }
-  await wakeWaiters(deps, message, { log });
-  return 'woken';
 }
 
 /** Updates the machine's task record (etag-guarded, re-read on a lost race); this attachment is its owner. */
@@ -375,24 +291,31 @@ async function record<TInput>(
   nowInMs: number,
   change: (current: MachineTaskRecord) => MachineTaskRecord,
 ): Promise<MachineTaskRecord> {
-  for (let round = 0; ; round++) {
-    const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
-    const base: MachineTaskRecord = current ?? {
-      machine: spec.machine,
-      task: spec.step,
-      subject: spec.subject,
-      status: 'Running',
-      script: spec.script.name,
-      scriptVersion: spec.script.version,
-      inputHash,
-      owner: me,
-      updatedTime: new Date(nowInMs).toISOString(),
-    };
-    const next = { ...change({ ...base, inputHash }), updatedTime: new Date(nowInMs).toISOString() };
-    const stored = await deps.tasks.putTask(next, current?.etag);
-    if (stored) return stored;
-    if (round >= MAX_CLAIM_ROUNDS) return next;
-  }
+  const updatedTime = new Date(nowInMs).toISOString();
+  let last: MachineTaskRecord | undefined;
+  const stored = await deps.tasks.updateTask(
+    spec.machine,
+    spec.step,
+    spec.subject,
+    (current) => {
+      const base: MachineTaskRecord = current ?? {
+        machine: spec.machine,
+        task: spec.step,
+        subject: spec.subject,
+        status: 'Running',
+        script: spec.script.name,
+        scriptVersion: spec.script.version,
+        inputHash,
+        owner: me,
+        updatedTime,
+      };
+      last = { ...change({ ...base, inputHash }), updatedTime };
+      return last;
+    },
+    { maxRounds: MAX_CLAIM_ROUNDS + 1 },
+  );
+  // Every round lost to another writer: the outcome stands for this step all the same (the script has run).
+  return stored ?? last!;
 }
 
 function succeeded<TInput>(

@@ -1,5 +1,7 @@
 import type { AcceptedAttachRequest } from '../model/attachRequest';
+import type { StepMessage } from '../model/messages';
 import type { AttachmentResult } from '../model/records';
+import type { StepName } from '../model/steps';
 import type { OperationOptions } from '../networkController/NetworkControllerClient';
 
 /** What a step sees of the attachment it works on; I/O comes in through the step's own deps. */
@@ -39,3 +41,27 @@ export type StepOutcome<C extends Record<string, unknown>> =
        */
       park?: (recheck: number) => Promise<boolean>;
     };
+
+/** One step's logic: runs (or continues) the step for one delivery. */
+export type StepImplementation = (
+  run: StepRunContext<Record<string, unknown>>,
+) => Promise<StepOutcome<Record<string, unknown>>>;
+
+export type StepSucceeded = Extract<StepOutcome<Record<string, unknown>>, { kind: 'succeeded' }>;
+
+/** Answers, changing nothing, with the step's success when it needs no work; undefined otherwise. */
+export type StepProbe = (run: StepRunContext<Record<string, unknown>>) => Promise<StepSucceeded | undefined>;
+
+/** One delivery of a step message, as the queue trigger reports it. */
+export interface Delivery {
+  dequeueCount: number;
+  /** The step of the queue the message arrived on; a message for another step is misrouted. */
+  expectedStep?: StepName;
+  invocationId: string;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+/** What the handler hands to the output binding: the next step's message, if any. */
+export interface StepDeliveryResult {
+  next?: StepMessage;
+}

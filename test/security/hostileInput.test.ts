@@ -6,13 +6,11 @@ import { MAX_REQUEST_BODY_BYTES } from '../../shared/api/readJsonBody';
 import {
   ATTACHMENT_ID_PATTERN,
   CONTROLLER_NAME_PATTERN,
-  MACHINE_NAME_PATTERN,
   NETWORK_NAME_PATTERN,
-  RESOURCE_GROUP_PATTERN,
   RESOURCE_ID_PATTERN,
-  SUBSCRIPTION_ID_PATTERN,
 } from '../../shared/model/attachRequest';
 import { formatIpv4, parseIpv4 } from '../../shared/model/ipv4';
+import { MACHINE_NAME_PATTERN, RESOURCE_GROUP_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../shared/model/machineRef';
 import { seedRequest } from '../fixtures';
 import {
   attachmentRequest,

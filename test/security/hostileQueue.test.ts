@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
+import { makeFailPoisonedStepHandler } from '../../shared/functionsHost/poisonHandler';
 import { makeStepHandler, stepQueueOutput } from '../../shared/functionsHost/stepFunction';
 import { stepMessage } from '../../shared/model/messages';
 import { type AttachmentRecord, newAttachmentRecord } from '../../shared/model/records';
 import { STEP_NAMES } from '../../shared/model/steps';
-import type { StepExecutorDeps, StepImplementation } from '../../shared/workflow/executeStep';
+import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
+import type { StepImplementation } from '../../shared/workflow/stepTypes';
 import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
 import { acceptedSeedRequest, seedRequest } from '../fixtures';
 import { handlerSet, recordingContext } from './support/handlers';

@@ -1,12 +1,12 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 
-import { makeAcceptAttachRequestHandler } from '../../../functions/acceptAttachRequest';
-import { makeCancelAttachmentHandler } from '../../../functions/cancelAttachment';
-import { makeGetAttachmentHandler } from '../../../functions/getAttachment';
-import { makeListAttachmentsHandler } from '../../../functions/listAttachments';
-import { makeRetryAttachmentHandler } from '../../../functions/retryAttachment';
-import { makeSubmitAttachmentHandler } from '../../../functions/submitAttachment';
+import { makeAcceptAttachRequestHandler } from '../../../shared/functionsHost/acceptHandler';
+import { makeCancelAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
+import { makeRetryAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
+import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
+import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHandler';
 import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
+import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
 import { STEPS } from '../../../shared/model/steps';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 

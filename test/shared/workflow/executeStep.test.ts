@@ -3,13 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { RemoteServiceError, StepError } from '../../../shared/errors';
 import { stepMessage } from '../../../shared/model/messages';
 import { newAttachmentRecord, type StepState } from '../../../shared/model/records';
-import {
-  type Delivery,
-  executeStep,
-  type StepExecutorDeps,
-  type StepImplementation,
-  type StepProbe,
-} from '../../../shared/workflow/executeStep';
+import { executeStep, type StepExecutorDeps } from '../../../shared/workflow/executeStep';
+import type { Delivery, StepImplementation, StepProbe } from '../../../shared/workflow/stepTypes';
 import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
 import { acceptedSeedRequest } from '../../fixtures';
 

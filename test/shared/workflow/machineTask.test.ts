@@ -13,8 +13,8 @@ import {
   type MachineTaskSpec,
   reusedMachineTask,
   runMachineTask,
-  watchMachineTask,
 } from '../../../shared/workflow/machineTask';
+import { watchMachineTask } from '../../../shared/workflow/machineTaskWatch';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
 import { useAzurite } from '../../support/azurite';

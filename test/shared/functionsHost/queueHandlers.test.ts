@@ -1,18 +1,18 @@
 import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 
-import { makeAcceptAttachRequestHandler } from '../../functions/acceptAttachRequest';
-import { makeFailPoisonedStepHandler } from '../../functions/failPoisonedSteps';
-import { makeWatchMachineTaskHandler } from '../../functions/watchMachineTask';
-import { RemoteServiceError } from '../../shared/errors';
-import { makeStepHandler, stepQueueOutput } from '../../shared/functionsHost/stepFunction';
-import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../../shared/model/MachineTaskStore';
-import type { MachineTaskWatchMessage } from '../../shared/model/messages';
-import { stepMessage } from '../../shared/model/messages';
-import { newAttachmentRecord } from '../../shared/model/records';
-import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
-import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
-import { acceptedSeedRequest, seedRequest } from '../fixtures';
+import { RemoteServiceError } from '../../../shared/errors';
+import { makeAcceptAttachRequestHandler } from '../../../shared/functionsHost/acceptHandler';
+import { makeFailPoisonedStepHandler } from '../../../shared/functionsHost/poisonHandler';
+import { makeStepHandler, stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
+import { makeWatchMachineTaskHandler } from '../../../shared/functionsHost/watchHandler';
+import type { MachineTaskRecord, MachineTaskStore, TaskWaiter } from '../../../shared/model/MachineTaskStore';
+import type { MachineTaskWatchMessage } from '../../../shared/model/messages';
+import { stepMessage } from '../../../shared/model/messages';
+import { newAttachmentRecord } from '../../../shared/model/records';
+import type { StepExecutorDeps } from '../../../shared/workflow/executeStep';
+import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
+import { acceptedSeedRequest, seedRequest } from '../../fixtures';
 
 const firstQueue = stepQueueOutput('addIpConfigurations');
 
@@ -233,7 +233,7 @@ describe('machine task watch handler', () => {
     await t.handler({ ...watch, machine: { machineName: 'HV01' } }, context);
     expect(logs.filter((l) => l.startsWith('error:'))).toHaveLength(1);
     expect(logs[0]).toContain(
-      'Not a machine task watch message (machine.subscriptionId must be a subscription GUID; machine.resourceGroup is required)',
+      'Not a machine task watch message (machine.resourceGroup: is required; machine.subscriptionId: is required)',
     );
     expect(t.woken).toEqual([]);
     expect(t.watched).toEqual([]);

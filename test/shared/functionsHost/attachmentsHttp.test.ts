@@ -1,13 +1,13 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { makeGetAttachmentHandler } from '../../functions/getAttachment';
-import { makeListAttachmentsHandler } from '../../functions/listAttachments';
-import { makeSubmitAttachmentHandler } from '../../functions/submitAttachment';
-import { stepQueueOutput } from '../../shared/functionsHost/stepFunction';
-import { stepMessage } from '../../shared/model/messages';
-import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
-import { seedRequest } from '../fixtures';
+import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
+import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHandler';
+import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
+import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
+import { stepMessage } from '../../../shared/model/messages';
+import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
+import { seedRequest } from '../../fixtures';
 
 const BASE = 'http://127.0.0.1:7071/api/tenants';
 const firstQueue = stepQueueOutput('addIpConfigurations');

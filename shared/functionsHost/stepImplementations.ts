@@ -1,0 +1,51 @@
+import type { StepName } from '../model/steps';
+import { addIpConfigurations } from '../workflow/addIpConfigurations';
+import { createContainerNetwork, enableNetworkProxy, installPrivateCloudPlugin } from '../workflow/hostSteps';
+import type { StepImplementation, StepProbe } from '../workflow/stepTypes';
+import type { AppDeps } from './deps';
+import { machineTaskDeps } from './machineTaskDeps';
+
+/** Step 1 with its Network Controller chosen by the request. */
+function addIpConfigurationsStep(app: AppDeps): StepImplementation {
+  return (run) => {
+    const controller = app.networkController(run.request.networkController);
+    return addIpConfigurations(
+      {
+        networkController: controller.client,
+        directory: controller.directory,
+        writer: controller.writer,
+        pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
+        operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
+      },
+      run as Parameters<typeof addIpConfigurations>[1],
+    );
+  };
+}
+
+type HostStep = typeof enableNetworkProxy;
+
+/** Steps 2-4 run a script on an Arc-enabled machine; the same code, in 'probe' mode, only looks. */
+function hostStep(step: HostStep): {
+  implementation: (app: AppDeps) => StepImplementation;
+  probe: (app: AppDeps) => StepProbe;
+} {
+  return {
+    implementation: (app) => (run) => step(machineTaskDeps(app), app.config.arm.defaults, run),
+    // Whether the machine's task is already applied (then the step needs no claim).
+    probe: (app) => async (run) => {
+      const outcome = await step(machineTaskDeps(app), app.config.arm.defaults, run, 'probe');
+      return outcome?.kind === 'succeeded' ? outcome : undefined;
+    },
+  };
+}
+
+/** Each step's implementation (and probe, for steps 2-4), built from the app's dependencies. */
+export const STEP_IMPLEMENTATIONS: Record<
+  StepName,
+  { implementation: (app: AppDeps) => StepImplementation; probe?: (app: AppDeps) => StepProbe }
+> = {
+  addIpConfigurations: { implementation: addIpConfigurationsStep },
+  enableNetworkProxy: hostStep(enableNetworkProxy),
+  installPrivateCloudPlugin: hostStep(installPrivateCloudPlugin),
+  createContainerNetwork: hostStep(createContainerNetwork),
+};
