@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { NetworkInterface } from '../../shared/networkController/resources';
-import { seedRequest } from '../fixtures';
+import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
 
 interface LoggedRequest {

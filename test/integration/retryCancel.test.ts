@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { seedRequest } from '../fixtures';
+import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
 
 describe('retry and cancel through the runner', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { seedRequest } from '../fixtures';
+import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
 
 const FUNCTION_KEY = `fk-${randomBytes(24).toString('base64url')}`;

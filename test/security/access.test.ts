@@ -3,16 +3,9 @@ import { describe, expect, it } from 'vitest';
 
 import { newAttachmentId } from '../../shared/ids';
 import { ATTACHMENT_ID_PATTERN, TENANT_ID_PATTERN } from '../../shared/model/attachRequest';
-import { seedRequest } from '../fixtures';
-import {
-  attachmentRequest,
-  errorOf,
-  handlerSet,
-  listRequest,
-  postRequest,
-  recordingContext,
-  targetsOf,
-} from './support/handlers';
+import { attachmentRequest, listRequest, postRequest, recordingContext } from '../support/functionsHost';
+import { seedRequest } from '../support/seed';
+import { errorOf, handlerSet, targetsOf } from './support/handlers';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config';
 import { type ConfigError, toErrorInfo } from '../../shared/errors';
-import { testCa } from '../support/ncEmulator';
+import { testCa } from '../support/tls';
 import { leaks, pemBodyFragments } from './support/secrets';
 
 const client = testCa().issueClientCertificate('config-secrets');

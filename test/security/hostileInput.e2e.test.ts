@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { seedRequest } from '../fixtures';
+import { withPath } from '../support/requests';
+import { seedRequest } from '../support/seed';
 import { type ApiResponse, base64, type Stack, startStack } from '../support/stack';
-import { withPath } from './support/hostile';
 
 interface LoggedRequest {
   method: string;

@@ -11,17 +11,10 @@ import {
 } from '../../shared/model/attachRequest';
 import { formatIpv4, parseIpv4 } from '../../shared/model/ipv4';
 import { MACHINE_NAME_PATTERN, RESOURCE_GROUP_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../shared/model/machineRef';
-import { seedRequest } from '../fixtures';
-import {
-  attachmentRequest,
-  BASE,
-  errorOf,
-  handlerSet,
-  listRequest,
-  postRequest,
-  recordingContext,
-  targetsOf,
-} from './support/handlers';
+import { attachmentRequest, BASE, listRequest, postRequest, recordingContext } from '../support/functionsHost';
+import { withPath } from '../support/requests';
+import { seedRequest } from '../support/seed';
+import { errorOf, handlerSet, targetsOf } from './support/handlers';
 import {
   ADDRESS_FIELDS,
   HOSTILE_STRINGS,
@@ -29,7 +22,6 @@ import {
   IDENTIFIER_FIELDS,
   NON_STRINGS,
   validRequest,
-  withPath,
 } from './support/hostile';
 
 type Handlers = ReturnType<typeof handlerSet>;

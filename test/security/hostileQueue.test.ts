@@ -8,10 +8,12 @@ import { type AttachmentRecord, newAttachmentRecord } from '../../shared/model/r
 import { STEP_NAMES } from '../../shared/model/steps';
 import type { StepExecutorDeps } from '../../shared/workflow/executeStep';
 import type { StepImplementation } from '../../shared/workflow/stepTypes';
-import { InMemoryStateStore } from '../fakes/InMemoryStateStore';
-import { acceptedSeedRequest, seedRequest } from '../fixtures';
-import { handlerSet, recordingContext } from './support/handlers';
-import { HOSTILE_STRINGS, withPath } from './support/hostile';
+import { recordingContext } from '../support/functionsHost';
+import { InMemoryStateStore } from '../support/InMemoryStateStore';
+import { withPath } from '../support/requests';
+import { acceptedSeedRequest, seedRequest } from '../support/seed';
+import { handlerSet } from './support/handlers';
+import { HOSTILE_STRINGS } from './support/hostile';
 
 /** Number of attachment rows in the in-memory store, whatever their tenant. */
 function rowCount(store: InMemoryStateStore): number {

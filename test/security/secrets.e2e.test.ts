@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config';
-import { seedRequest } from '../fixtures';
-import { testCa } from '../support/ncEmulator';
+import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
+import { testCa } from '../support/tls';
 import { leaks, pemBodyFragments, slices } from './support/secrets';
 
 const ca = testCa();

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createDevCertificateAuthority } from '../../dev/tls';
 import { loadConfig } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
+import { thrownBy } from '../support/rejection';
 
 const MINIMAL = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
@@ -22,12 +23,7 @@ const PFX_SECRET = CLIENT.pfxBase64('secret');
 const PFX_OPEN = CLIENT.pfxBase64('');
 
 function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
-  let thrown: unknown;
-  try {
-    loadConfig(env);
-  } catch (error) {
-    thrown = error;
-  }
+  const thrown = thrownBy(() => loadConfig(env));
   expect(thrown).toBeInstanceOf(ConfigError);
   return (thrown as ConfigError).problems;
 }

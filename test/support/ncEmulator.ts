@@ -1,15 +1,7 @@
 import { request } from 'node:https';
 
 import { startNetworkControllerEmulator } from '../../dev/networkController/emulator';
-import { createDevCertificateAuthority, type DevCertificateAuthority } from '../../dev/tls';
-
-let sharedCa: DevCertificateAuthority | undefined;
-
-/** One dev CA per test process: key generation is the slow part of starting an emulator. */
-export function testCa(): DevCertificateAuthority {
-  sharedCa ??= createDevCertificateAuthority('test CA');
-  return sharedCa;
-}
+import { testCa } from './tls';
 
 /**
  * A JSON request to an emulator (its admin routes included) over HTTPS with the test CA. An error status resolves

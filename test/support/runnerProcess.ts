@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { ARM_SEED } from '../../dev/arm/seed';
-import { testCa } from './ncEmulator';
+import { testCa } from './tls';
 
 const APP_ROOT = resolve(__dirname, '..', '..');
 

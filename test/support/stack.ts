@@ -5,8 +5,9 @@ import { QueueServiceClient } from '@azure/storage-queue';
 
 import { startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite';
-import { emulatorRequest, startTestNetworkController, testCa } from './ncEmulator';
+import { emulatorRequest, startTestNetworkController } from './ncEmulator';
 import { callApi, runnerEnvironment, type RunnerProcess, startRunnerProcess } from './runnerProcess';
+import { testCa } from './tls';
 
 /** Where the Network Controller emulator listens; known only once it runs. */
 export interface NcAddress {

@@ -2,16 +2,8 @@ import { request } from 'node:https';
 
 import { startArmEmulator } from '../../../dev/arm';
 import type { MachineSnapshot } from '../../../dev/arm/SimulatedWindowsMachine';
-import { createDevCertificateAuthority, type DevCertificateAuthority } from '../../../dev/tls';
 import { noTokenProvider, RunCommandClient, type RunCommandClientOptions } from '../../../shared/arc/RunCommandClient';
-
-let sharedCa: DevCertificateAuthority | undefined;
-
-/** One dev CA per test file: RSA key generation is the slow part of starting an emulator. */
-export function testCa(): DevCertificateAuthority {
-  sharedCa ??= createDevCertificateAuthority('ARM emulator test CA');
-  return sharedCa;
-}
+import { testCa } from '../../support/tls';
 
 export const LAB = {
   subscriptionId: '00000000-0000-0000-0000-000000000000',

@@ -2,7 +2,7 @@ import { Agent, createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { testCa } from '../../support/ncEmulator';
+import { testCa } from '../../support/tls';
 
 /** What a request looks like to the decision function. */
 export interface ProxiedRequest {

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
 import type { NetworkInterface } from '../../../shared/networkController/resources';
-import { seedRequest } from '../../fixtures';
+import { seedRequest } from '../../support/seed';
 import { compactHistory, type MachineSnapshot, type StatusDocument } from './invariants';
 import type { ReliabilityStack } from './reliabilityStack';
 

@@ -8,8 +8,9 @@ import { QueueServiceClient } from '@azure/storage-queue';
 
 import { startArmEmulator } from '../../../dev/arm/startArmEmulator';
 import { connectionStringFor, type RunningAzurite, startAzurite } from '../../../dev/azurite';
-import { emulatorRequest, startTestNetworkController, testCa } from '../../support/ncEmulator';
+import { emulatorRequest, startTestNetworkController } from '../../support/ncEmulator';
 import { callApi, runnerEnvironment, startRunnerProcess } from '../../support/runnerProcess';
+import { testCa } from '../../support/tls';
 import { type HttpsFaultProxy, type ProxiedRequest, type ProxyDecision, startHttpsFaultProxy } from './httpsFaultProxy';
 import { type QueueLeaseProxy, startQueueLeaseProxy } from './queueLeaseProxy';
 

@@ -1,67 +1,11 @@
-import { HttpRequest, InvocationContext } from '@azure/functions';
-
 import { makeAcceptAttachRequestHandler } from '../../../shared/functionsHost/acceptHandler';
 import { makeCancelAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
 import { makeRetryAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
 import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
 import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHandler';
-import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
-import { STEPS } from '../../../shared/model/steps';
-import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
-
-export const BASE = 'http://127.0.0.1:7071/api/tenants';
-export const NOW = Date.parse('2026-11-28T10:00:00Z');
-const ALL_STEP_OUTPUTS = STEPS.map((step) => stepQueueOutput(step.name));
-
-/** An InvocationContext that records every output binding the handler sets and every line it logs. */
-export function recordingContext(functionName: string, triggerMetadata?: Record<string, unknown>) {
-  const logs: string[] = [];
-  const context = new InvocationContext({
-    functionName,
-    invocationId: `inv-${functionName}`,
-    triggerMetadata,
-    options: { extraOutputs: ALL_STEP_OUTPUTS },
-    logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
-  });
-  const outputs: { name: string; value: unknown }[] = [];
-  const original = context.extraOutputs.set.bind(context.extraOutputs);
-  context.extraOutputs.set = (output, value) => {
-    outputs.push({ name: typeof output === 'string' ? output : output.name, value });
-    original(output, value);
-  };
-  return { context, logs, outputs };
-}
-
-export function postRequest(
-  tenantId: string,
-  body: string | undefined,
-  headers: Record<string, string> = { 'content-type': 'application/json' },
-) {
-  return new HttpRequest({
-    method: 'POST',
-    url: `${BASE}/${encodeURIComponent(tenantId)}/attachments`,
-    params: { tenantId },
-    headers,
-    body: body === undefined ? undefined : { string: body },
-  });
-}
-
-export function attachmentRequest(method: 'GET' | 'POST', tenantId: string, id: string, suffix = '', query = '') {
-  return new HttpRequest({
-    method,
-    url: `${BASE}/${encodeURIComponent(tenantId)}/attachments/${encodeURIComponent(id)}${suffix}${query}`,
-    params: { tenantId, id },
-  });
-}
-
-export function listRequest(tenantId: string, query = '') {
-  return new HttpRequest({
-    method: 'GET',
-    url: `${BASE}/${encodeURIComponent(tenantId)}/attachments${query}`,
-    params: { tenantId },
-  });
-}
+import { NOW } from '../../support/functionsHost';
+import { InMemoryStateStore } from '../../support/InMemoryStateStore';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: { code: string; target: string; message: string }[] };

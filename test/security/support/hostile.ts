@@ -1,5 +1,6 @@
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
-import { seedRequest } from '../../fixtures';
+import { withPath } from '../../support/requests';
+import { seedRequest } from '../../support/seed';
 
 /**
  * Strings no identifier may carry: OData filter operators and quotes (table keys), PowerShell and shell
@@ -64,31 +65,6 @@ export interface FieldCase {
   resourceGroup?: boolean;
 }
 
-function seed(): Record<string, unknown> {
-  return structuredClone(seedRequest());
-}
-
-/** A copy of the seed request with the value at a dotted path replaced (objects on the way are copied). */
-export function withPath(
-  path: string,
-  value: unknown,
-  base: Record<string, unknown> = seed(),
-): Record<string, unknown> {
-  const copy = structuredClone(base);
-  const parts = path.split('.');
-  let node: Record<string, unknown> = copy;
-  for (const part of parts.slice(0, -1)) {
-    const child = node[part];
-    const next = typeof child === 'object' && child !== null && !Array.isArray(child) ? { ...child } : {};
-    node[part] = next;
-    node = next;
-  }
-  const last = parts[parts.length - 1] ?? '';
-  if (value === undefined) delete node[last];
-  else node[last] = value;
-  return copy;
-}
-
 const at =
   (path: string, base?: () => Record<string, unknown>) =>
   (value: unknown): Record<string, unknown> =>
@@ -127,5 +103,5 @@ export const ADDRESS_FIELDS: readonly FieldCase[] = [
 ];
 
 export function validRequest(overrides: Partial<AttachRequestInput> = {}): Record<string, unknown> {
-  return { ...seed(), ...overrides };
+  return { ...(structuredClone(seedRequest()) as Record<string, unknown>), ...overrides };
 }

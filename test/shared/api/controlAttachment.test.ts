@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { cancelAttachment, retryAttachment } from '../../../shared/api/controlAttachment';
 import { newAttachmentRecord, type RuntimeStatus } from '../../../shared/model/records';
-import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
-import { acceptedSeedRequest } from '../../fixtures';
+import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { acceptedSeedRequest } from '../../support/seed';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 

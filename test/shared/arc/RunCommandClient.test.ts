@@ -4,6 +4,7 @@ import { RunCommandClient } from '../../../shared/arc/RunCommandClient';
 import { hostScripts } from '../../../shared/arc/scripts';
 import type { RemoteServiceError } from '../../../shared/errors';
 import { LAB, machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
+import { rejectionOf } from '../../support/rejection';
 
 let arm: TestArmEmulator;
 
@@ -13,14 +14,7 @@ beforeAll(async () => {
 afterAll(() => arm.close());
 beforeEach(() => arm.reset());
 
-async function rejection(promise: Promise<unknown>): Promise<RemoteServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RemoteServiceError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = async (promise: Promise<unknown>) => (await rejectionOf(promise)) as RemoteServiceError;
 
 async function faultHits(): Promise<number[]> {
   const response = await arm.raw('GET', '/_emulator/faults');

@@ -16,6 +16,7 @@ import {
   installPrivateCloudPluginScript,
 } from '../../../shared/arc/scripts';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
+import { rejectionOf } from '../../support/rejection';
 
 let arm: TestArmEmulator;
 let attempt = 0;
@@ -56,14 +57,7 @@ async function runNetwork(machineName: string, input: EnsureContainerNetworkInpu
   return untilDone(started);
 }
 
-async function failure(promise: Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  throw new Error('expected a failure');
-}
+const failure = async (promise: Promise<unknown>) => (await rejectionOf(promise)) as Record<string, unknown>;
 
 describe('startRemoteRun / checkRemoteRun against the ARM emulator', () => {
   it('runs step 2 to success and deletes the run command', async () => {

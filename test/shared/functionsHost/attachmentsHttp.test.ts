@@ -1,4 +1,4 @@
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { HttpRequest } from '@azure/functions';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
@@ -6,42 +6,11 @@ import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHa
 import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
 import { stepMessage } from '../../../shared/model/messages';
-import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
-import { seedRequest } from '../../fixtures';
+import { attachmentRequest, BASE, postRequest, recordingContext } from '../../support/functionsHost';
+import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { seedRequest } from '../../support/seed';
 
-const BASE = 'http://127.0.0.1:7071/api/tenants';
 const firstQueue = stepQueueOutput('addIpConfigurations');
-
-function context(name: string) {
-  return new InvocationContext({
-    functionName: name,
-    invocationId: 'test',
-    options: { extraOutputs: [firstQueue] },
-    logHandler: () => undefined,
-  });
-}
-
-function post(
-  tenantId: string,
-  body: string,
-  headers: Record<string, string> = { 'content-type': 'application/json' },
-) {
-  return new HttpRequest({
-    method: 'POST',
-    url: `${BASE}/${tenantId}/attachments`,
-    params: { tenantId },
-    headers,
-    body: { string: body },
-  });
-}
-
-function get(tenantId: string, id: string, query = '') {
-  return new HttpRequest({
-    method: 'GET',
-    url: `${BASE}/${tenantId}/attachments/${id}${query}`,
-    params: { tenantId, id },
-  });
-}
 
 describe('HTTP API handlers', () => {
   let store: InMemoryStateStore;
@@ -66,8 +35,8 @@ describe('HTTP API handlers', () => {
   });
 
   it('accepts a valid request: 202, Location, Retry-After, the first step enqueued', async () => {
-    const ctx = context('submitAttachment');
-    const response = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    const ctx = recordingContext('submitAttachment').context;
+    const response = await submit(postRequest('contoso', JSON.stringify(seedRequest())), ctx);
     expect(response.status).toBe(202);
     expect(response.headers).toMatchObject({ Location: `${BASE}/contoso/attachments/seed-1`, 'Retry-After': '2' });
     expect(response.jsonBody).toMatchObject({
@@ -86,12 +55,15 @@ describe('HTTP API handlers', () => {
 
   it('generates an unguessable id when none is given', async () => {
     const { attachmentId: _omit, ...withoutId } = seedRequest();
-    const response = await submit(post('contoso', JSON.stringify(withoutId)), context('submitAttachment'));
+    const response = await submit(
+      postRequest('contoso', JSON.stringify(withoutId)),
+      recordingContext('submitAttachment').context,
+    );
     expect(response.jsonBody).toMatchObject({ id: 'generated-1' });
   });
 
   it('returns the same attachment for the same request again, without a second run once it started', async () => {
-    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
+    await submit(postRequest('contoso', JSON.stringify(seedRequest())), recordingContext('submitAttachment').context);
     await store.updateAttachment('contoso', 'seed-1', (r) => ({
       record: {
         ...r,
@@ -99,8 +71,8 @@ describe('HTTP API handlers', () => {
         steps: { ...r.steps, addIpConfigurations: { status: 'Running', attempts: 1 } },
       },
     }));
-    const ctx = context('submitAttachment');
-    const again = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    const ctx = recordingContext('submitAttachment').context;
+    const again = await submit(postRequest('contoso', JSON.stringify(seedRequest())), ctx);
     expect(again.status).toBe(202);
     expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false });
     expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
@@ -108,18 +80,18 @@ describe('HTTP API handlers', () => {
 
   it('sends the first step again for a repeated request whose attachment has not started', async () => {
     // The host that stored the row may have died before its output binding wrote the first message.
-    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
-    const ctx = context('submitAttachment');
-    const again = await submit(post('contoso', JSON.stringify(seedRequest())), ctx);
+    await submit(postRequest('contoso', JSON.stringify(seedRequest())), recordingContext('submitAttachment').context);
+    const ctx = recordingContext('submitAttachment').context;
+    const again = await submit(postRequest('contoso', JSON.stringify(seedRequest())), ctx);
     expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false, runtimeStatus: 'Pending' });
     expect(ctx.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
     expect(await store.listHistory('contoso', 'seed-1')).toHaveLength(1);
   });
 
   it('refuses a different request under an attachmentId already used', async () => {
-    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
-    const ctx = context('submitAttachment');
-    const other = await submit(post('contoso', JSON.stringify(seedRequest({ subnetId: 'Subnet2' }))), ctx);
+    await submit(postRequest('contoso', JSON.stringify(seedRequest())), recordingContext('submitAttachment').context);
+    const ctx = recordingContext('submitAttachment').context;
+    const other = await submit(postRequest('contoso', JSON.stringify(seedRequest({ subnetId: 'Subnet2' }))), ctx);
     expect(other.status).toBe(409);
     expect(ctx.extraOutputs.get(firstQueue)).toBeUndefined();
   });
@@ -153,8 +125,8 @@ describe('HTTP API handlers', () => {
       code: 'InvalidRequest',
     },
   ])('rejects $name with 400 naming every field, storing and enqueuing nothing', async ({ body, fields, code }) => {
-    const ctx = context('submitAttachment');
-    const response = await submit(post('contoso', body), ctx);
+    const ctx = recordingContext('submitAttachment').context;
+    const response = await submit(postRequest('contoso', body), ctx);
     expect(response.status).toBe(400);
     const error = (response.jsonBody as { error: { code: string; details: { target: string }[] } }).error;
     expect(error.code).toBe(code);
@@ -164,19 +136,22 @@ describe('HTTP API handlers', () => {
   });
 
   it('rejects a bad tenant id in the route and a non-JSON content type', async () => {
-    const badTenant = await submit(post('..%2Fother', JSON.stringify(seedRequest())), context('submitAttachment'));
+    const badTenant = await submit(
+      postRequest('..%2Fother', JSON.stringify(seedRequest())),
+      recordingContext('submitAttachment').context,
+    );
     expect(badTenant.status).toBe(400);
     const text = await submit(
-      post('contoso', JSON.stringify(seedRequest()), { 'content-type': 'text/plain' }),
-      context('submitAttachment'),
+      postRequest('contoso', JSON.stringify(seedRequest()), { 'content-type': 'text/plain' }),
+      recordingContext('submitAttachment').context,
     );
     expect(text.status).toBe(400);
     expect(store.writes).toBe(0);
   });
 
   it('reports status: 202 with Retry-After while pending, 200 once ended, 404 when unknown or another tenant', async () => {
-    await submit(post('contoso', JSON.stringify(seedRequest())), context('submitAttachment'));
-    const pending = await status(get('contoso', 'seed-1'));
+    await submit(postRequest('contoso', JSON.stringify(seedRequest())), recordingContext('submitAttachment').context);
+    const pending = await status(attachmentRequest('GET', 'contoso', 'seed-1'));
     expect(pending.status).toBe(202);
     expect(pending.headers).toMatchObject({ 'Retry-After': '2' });
     expect(pending.jsonBody).toMatchObject({
@@ -192,22 +167,25 @@ describe('HTTP API handlers', () => {
     expect(JSON.stringify(pending.jsonBody)).not.toMatch(/checkpoint|lease|etag/);
 
     await store.updateAttachment('contoso', 'seed-1', (r) => ({ record: { ...r, runtimeStatus: 'Completed' } }));
-    const done = await status(get('contoso', 'seed-1', '?showHistory=true'));
+    const done = await status(attachmentRequest('GET', 'contoso', 'seed-1', '?showHistory=true'));
     expect(done.status).toBe(200);
     expect((done.jsonBody as { history: { type: string }[] }).history[0]?.type).toBe('Submitted');
 
-    expect((await status(get('contoso', 'nope'))).status).toBe(404);
-    expect((await status(get('fabrikam', 'seed-1'))).status).toBe(404);
+    expect((await status(attachmentRequest('GET', 'contoso', 'nope'))).status).toBe(404);
+    expect((await status(attachmentRequest('GET', 'fabrikam', 'seed-1'))).status).toBe(404);
   });
 
   it('lists a tenant’s attachments, filtered by runtime status and paged', async () => {
     for (let i = 0; i < 5; i++) {
       await submit(
-        post('contoso', JSON.stringify(seedRequest({ attachmentId: `a${i}` }))),
-        context('submitAttachment'),
+        postRequest('contoso', JSON.stringify(seedRequest({ attachmentId: `a${i}` }))),
+        recordingContext('submitAttachment').context,
       );
     }
-    await submit(post('fabrikam', JSON.stringify(seedRequest({ attachmentId: 'f1' }))), context('submitAttachment'));
+    await submit(
+      postRequest('fabrikam', JSON.stringify(seedRequest({ attachmentId: 'f1' }))),
+      recordingContext('submitAttachment').context,
+    );
     await store.updateAttachment('contoso', 'a3', (r) => ({ record: { ...r, runtimeStatus: 'Failed' } }));
 
     const url = (q: string) =>
@@ -247,7 +225,7 @@ describe('submit without Arc defaults', () => {
       headers: { 'content-type': 'application/json' },
       body: { string: JSON.stringify(seedRequest({ containerHost: { machineName: 'VM1', resourceGroup: 'rg' } })) },
     });
-    const response = await submit(request, context('submitAttachment'));
+    const response = await submit(request, recordingContext('submitAttachment').context);
     expect(response.status).toBe(400);
     const targets = (response.jsonBody as { error: { details: { target: string }[] } }).error.details.map(
       (d) => d.target,

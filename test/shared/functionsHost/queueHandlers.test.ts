@@ -1,4 +1,3 @@
-import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 
 import { RemoteServiceError } from '../../../shared/errors';
@@ -11,22 +10,11 @@ import type { MachineTaskWatchMessage } from '../../../shared/model/messages';
 import { stepMessage } from '../../../shared/model/messages';
 import { newAttachmentRecord } from '../../../shared/model/records';
 import type { StepExecutorDeps } from '../../../shared/workflow/executeStep';
-import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
-import { acceptedSeedRequest, seedRequest } from '../../fixtures';
+import { recordingContext } from '../../support/functionsHost';
+import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { acceptedSeedRequest, seedRequest } from '../../support/seed';
 
 const firstQueue = stepQueueOutput('addIpConfigurations');
-
-function queueContext(functionName: string, dequeueCount = 1) {
-  const logs: string[] = [];
-  const context = new InvocationContext({
-    functionName,
-    invocationId: `inv-${dequeueCount}`,
-    triggerMetadata: { dequeueCount },
-    options: { extraOutputs: [firstQueue] },
-    logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
-  });
-  return { context, logs };
-}
 
 describe('acceptAttachRequest handler', () => {
   function setup() {
@@ -48,7 +36,7 @@ describe('acceptAttachRequest handler', () => {
 
   it('stores a valid request and starts its first step through the output binding', async () => {
     const t = setup();
-    const { context } = queueContext('acceptAttachRequest');
+    const { context } = recordingContext('acceptAttachRequest', { dequeueCount: 1 });
     await t.handler({ schemaVersion: 1, tenantId: 'contoso', ...seedRequest() }, context);
     expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
     expect((await t.store.getAttachment('contoso', 'seed-1'))?.runtimeStatus).toBe('Pending');
@@ -57,7 +45,10 @@ describe('acceptAttachRequest handler', () => {
 
   it('does not start a known attachment again once it started', async () => {
     const t = setup();
-    await t.handler({ tenantId: 'contoso', ...seedRequest() }, queueContext('acceptAttachRequest').context);
+    await t.handler(
+      { tenantId: 'contoso', ...seedRequest() },
+      recordingContext('acceptAttachRequest', { dequeueCount: 1 }).context,
+    );
     await t.store.updateAttachment('contoso', 'seed-1', (r) => ({
       record: {
         ...r,
@@ -65,7 +56,7 @@ describe('acceptAttachRequest handler', () => {
         steps: { ...r.steps, addIpConfigurations: { status: 'Running', attempts: 1 } },
       },
     }));
-    const { context } = queueContext('acceptAttachRequest', 2);
+    const { context } = recordingContext('acceptAttachRequest', { dequeueCount: 2 });
     await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
     expect(context.extraOutputs.get(firstQueue)).toBeUndefined();
   });
@@ -73,8 +64,11 @@ describe('acceptAttachRequest handler', () => {
   it('sends the first step again when a redelivered request finds its attachment not started', async () => {
     const t = setup();
     // The first delivery stored the row and died before its output binding wrote step 1.
-    await t.handler({ tenantId: 'contoso', ...seedRequest() }, queueContext('acceptAttachRequest').context);
-    const { context } = queueContext('acceptAttachRequest', 2);
+    await t.handler(
+      { tenantId: 'contoso', ...seedRequest() },
+      recordingContext('acceptAttachRequest', { dequeueCount: 1 }).context,
+    );
+    const { context } = recordingContext('acceptAttachRequest', { dequeueCount: 2 });
     await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
     expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
   });
@@ -94,7 +88,7 @@ describe('acceptAttachRequest handler', () => {
     },
   ])('moves $name to the poison queue with its reason, storing nothing', async ({ message, reason }) => {
     const t = setup();
-    const { context, logs } = queueContext('acceptAttachRequest');
+    const { context, logs } = recordingContext('acceptAttachRequest', { dequeueCount: 1 });
     await t.handler(message, context);
     expect(t.poisoned).toEqual([message]);
     expect(t.store.writes).toBe(0);
@@ -130,9 +124,13 @@ describe('step handler', () => {
     });
     const t = await setup(error);
     const message = stepMessage('contoso', 'seed-1', 'addIpConfigurations');
-    await expect(t.handler(message, queueContext('addIpConfigurations', 4).context)).rejects.toBe(error);
+    await expect(t.handler(message, recordingContext('addIpConfigurations', { dequeueCount: 4 }).context)).rejects.toBe(
+      error,
+    );
     expect((await t.store.getAttachment('contoso', 'seed-1'))?.runtimeStatus).toBe('Running');
-    await expect(t.handler(message, queueContext('addIpConfigurations', 5).context)).resolves.toBeUndefined();
+    await expect(
+      t.handler(message, recordingContext('addIpConfigurations', { dequeueCount: 5 }).context),
+    ).resolves.toBeUndefined();
     const record = await t.store.getAttachment('contoso', 'seed-1');
     expect(record).toMatchObject({
       runtimeStatus: 'Failed',
@@ -142,7 +140,7 @@ describe('step handler', () => {
 
   it('refuses a message for another step on this queue', async () => {
     const t = await setup(new Error('not reached'));
-    const { context, logs } = queueContext('addIpConfigurations');
+    const { context, logs } = recordingContext('addIpConfigurations', { dequeueCount: 1 });
     await t.handler(
       { schemaVersion: 1, tenantId: 'contoso', attachmentId: 'seed-1', step: 'createContainerNetwork' },
       context,
@@ -171,7 +169,7 @@ describe('poison handler', () => {
     const handler = makeFailPoisonedStepHandler(() => ({ store, nowInMs: () => Date.now() }));
     await handler(
       stepMessage('contoso', 'seed-1', 'addIpConfigurations'),
-      queueContext('addIpConfigurationsPoison').context,
+      recordingContext('addIpConfigurationsPoison', { dequeueCount: 1 }).context,
     );
     const record = await store.getAttachment('contoso', 'seed-1');
     expect(record).toMatchObject({
@@ -181,7 +179,7 @@ describe('poison handler', () => {
     const writes = store.writes;
     await handler(
       stepMessage('contoso', 'seed-1', 'addIpConfigurations'),
-      queueContext('addIpConfigurationsPoison').context,
+      recordingContext('addIpConfigurationsPoison', { dequeueCount: 1 }).context,
     );
     expect(store.writes).toBe(writes);
   });
@@ -229,7 +227,7 @@ describe('machine task watch handler', () => {
 
   it('drops a message that is not a watch, naming what is wrong, and touches nothing', async () => {
     const t = setup({ status: 'Running' });
-    const { context, logs } = queueContext('watchMachineTask');
+    const { context, logs } = recordingContext('watchMachineTask', { dequeueCount: 1 });
     await t.handler({ ...watch, machine: { machineName: 'HV01' } }, context);
     expect(logs.filter((l) => l.startsWith('error:'))).toHaveLength(1);
     expect(logs[0]).toContain(
@@ -245,7 +243,7 @@ describe('machine task watch handler', () => {
       owner: { tenantId: 'contoso', attachmentId: 'seed-1' },
       leaseExpiresAtInMs: 2_000_000,
     });
-    const { context, logs } = queueContext('watchMachineTask');
+    const { context, logs } = recordingContext('watchMachineTask', { dequeueCount: 1 });
     await t.handler(watch, context);
     expect(t.watched).toEqual([60_000]);
     expect(t.woken).toEqual([]);
@@ -258,7 +256,7 @@ describe('machine task watch handler', () => {
       owner: { tenantId: 'contoso', attachmentId: 'seed-1' },
       leaseExpiresAtInMs: 999_999,
     });
-    const { context } = queueContext('watchMachineTask');
+    const { context } = recordingContext('watchMachineTask', { dequeueCount: 1 });
     await t.handler(watch, context);
     expect(t.woken.map((w) => w.attachmentId)).toEqual(['a2']);
     expect(t.waiters).toEqual([]);

@@ -10,6 +10,8 @@ import {
   parseOrThrow,
   toFieldIssues,
 } from '../../../shared/model/attachRequest';
+import { thrownBy } from '../../support/rejection';
+import { withPath } from '../../support/requests';
 
 /** The README / NC emulator seed scenario. */
 const SEED_REQUEST = {
@@ -27,20 +29,7 @@ const SEED_REQUEST = {
 
 type Json = Record<string, unknown>;
 
-/** A copy of the seed request with `path` (dotted) set to `value`, or removed when `value` is undefined. */
-function withField(path: string, value: unknown, base: Json = SEED_REQUEST): Json {
-  const copy = structuredClone(base);
-  const keys = path.split('.');
-  const last = keys.pop() as string;
-  let target: Json = copy;
-  for (const key of keys) {
-    target[key] ??= {};
-    target = target[key] as Json;
-  }
-  if (value === undefined) delete target[last];
-  else target[last] = value;
-  return copy;
-}
+const withField = (path: string, value: unknown, base: Json = SEED_REQUEST): Json => withPath(path, value, base);
 
 function issuesOf(value: unknown, schema: z.ZodType = AttachRequestSchema): FieldIssue[] {
   const parsed = schema.safeParse(value);
@@ -506,12 +495,9 @@ describe('parseOrThrow', () => {
   });
 
   it('throws a non-retryable ValidationError that names every bad field, with the prefix', () => {
-    let thrown: unknown;
-    try {
-      parseOrThrow(AttachRequestSchema, withField('subnetId', '../x', withField('network.driver', 'nat')), 'body');
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() =>
+      parseOrThrow(AttachRequestSchema, withField('subnetId', '../x', withField('network.driver', 'nat')), 'body'),
+    );
     expect(thrown).toBeInstanceOf(ValidationError);
     const error = thrown as ValidationError;
     expect(error.code).toBe('InvalidRequest');

@@ -2,20 +2,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { isRemoteServiceError, type RemoteServiceError } from '../../../shared/errors';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
-import { startTestNetworkController, testCa } from '../../support/ncEmulator';
+import { startTestNetworkController } from '../../support/ncEmulator';
+import { rejectionOf } from '../../support/rejection';
+import { testCa } from '../../support/tls';
 
 type Emulator = Awaited<ReturnType<typeof startTestNetworkController>>;
 
 const NIC = 'ContainerHostVM1_Net0';
 
 async function caught(promise: Promise<unknown>): Promise<RemoteServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isRemoteServiceError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a RemoteServiceError');
+  const error = await rejectionOf(promise);
+  if (isRemoteServiceError(error)) return error;
+  throw error;
 }
 
 describe('NetworkControllerClient against the emulator', () => {

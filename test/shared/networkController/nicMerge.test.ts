@@ -15,6 +15,7 @@ import {
   resolveContainerAddresses,
 } from '../../../shared/networkController/nicMerge';
 import type { IpConfiguration, NetworkInterface } from '../../../shared/networkController/resources';
+import { thrownBy } from '../../support/rejection';
 
 const SUBNET_REF = '/virtualNetworks/VNet1/subnets/Subnet1';
 const ACL_REF = '/accessControlLists/AllowAll';
@@ -99,15 +100,6 @@ function containerConfig(address: string, resourceId = `IP_${address.replaceAll(
 }
 
 const neighbour = () => nic('ContainerHostVM2_Net0', ['ContainerHostVM2_IP0', '192.168.1.10']);
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('addressHolders', () => {
   it('maps every static address of every NIC to the NICs and IP configurations holding it', () => {

@@ -5,8 +5,8 @@ import { type AttachmentRecord, newAttachmentRecord } from '../../../shared/mode
 import type { RecordMutation } from '../../../shared/model/StateStore';
 import { tableClientFrom } from '../../../shared/state/tableClient';
 import { TableStateStore } from '../../../shared/state/TableStateStore';
-import { acceptedSeedRequest } from '../../fixtures';
 import { useAzurite } from '../../support/azurite';
+import { acceptedSeedRequest } from '../../support/seed';
 
 const TENANT = 'tenant-a';
 const azurite = useAzurite();

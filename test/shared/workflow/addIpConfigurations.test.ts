@@ -13,8 +13,8 @@ import {
   type AddIpConfigurationsDeps,
 } from '../../../shared/workflow/addIpConfigurations';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
-import { acceptedSeedRequest } from '../../fixtures';
 import { startTestNetworkController } from '../../support/ncEmulator';
+import { acceptedSeedRequest } from '../../support/seed';
 
 const NIC1 = 'ContainerHostVM1_Net0';
 const NIC2 = 'ContainerHostVM2_Net0';

@@ -5,8 +5,8 @@ import { stepMessage } from '../../../shared/model/messages';
 import { newAttachmentRecord, type StepState } from '../../../shared/model/records';
 import { executeStep, type StepExecutorDeps } from '../../../shared/workflow/executeStep';
 import type { Delivery, StepImplementation, StepProbe } from '../../../shared/workflow/stepTypes';
-import { InMemoryStateStore } from '../../fakes/InMemoryStateStore';
-import { acceptedSeedRequest } from '../../fixtures';
+import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { acceptedSeedRequest } from '../../support/seed';
 
 const TENANT = 'contoso';
 const ID = 'seed-1';

@@ -5,8 +5,6 @@ import { enableNetworkProxyScript } from '../../../shared/arc/scripts';
 import { stableUuid } from '../../../shared/ids';
 import type { TaskWaiter } from '../../../shared/model/MachineTaskStore';
 import type { MachineTaskWatchMessage, SentMessageReceipt } from '../../../shared/model/messages';
-import { tableClientFrom } from '../../../shared/state/tableClient';
-import { TableMachineTaskStore } from '../../../shared/state/TableMachineTaskStore';
 import {
   type MachineTaskCheckpoint,
   type MachineTaskDeps,
@@ -17,23 +15,17 @@ import {
 import { watchMachineTask } from '../../../shared/workflow/machineTaskWatch';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
 import { machine, startTestArmEmulator, type TestArmEmulator } from '../../dev/arm/harness';
-import { useAzurite } from '../../support/azurite';
+import { InMemoryMachineTaskStore } from '../../support/InMemoryMachineTaskStore';
 
-const azurite = useAzurite();
 let arm: TestArmEmulator;
 beforeAll(async () => {
   arm = await startTestArmEmulator({ runDurationInMs: 150 });
 });
 afterAll(() => arm.close());
 
-let tableNumber = 0;
-
-/** Machine-task deps on a fresh task table and the ARM emulator; wake-ups and watches are recorded, not sent. */
+/** Machine-task deps on a fresh in-memory task store and the ARM emulator; wake-ups and watches are recorded, not sent. */
 function lab(options: { runCommands?: RemoteRunClient; wake?: (waiter: TaskWaiter) => Promise<void> } = {}) {
-  tableNumber += 1;
-  const tasks = new TableMachineTaskStore(
-    tableClientFrom(azurite.connectionString(), `parkwake${Date.now() % 100_000}x${tableNumber}`),
-  );
+  const tasks = new InMemoryMachineTaskStore();
   const woken: TaskWaiter[] = [];
   const watches: { message: MachineTaskWatchMessage; delayInMs: number; receipt: SentMessageReceipt }[] = [];
   const unwatched: SentMessageReceipt[] = [];

@@ -1,4 +1,4 @@
-import type { AcceptedAttachRequest, AttachRequestInput } from '../shared/model/attachRequest';
+import type { AcceptedAttachRequest, AttachRequestInput } from '../../shared/model/attachRequest';
 
 /** The seed scenario of Microsoft's walkthrough, as one attach request. */
 export function seedRequest(overrides: Partial<AttachRequestInput> = {}): AttachRequestInput {
