@@ -23,7 +23,7 @@ export type { ArcMachine, RunCommand, RunCommandExecutionState, RunCommandInstan
 export { managedIdentityTokenProvider, noTokenProvider, type TokenProvider } from './tokenProvider';
 
 /** The first stable api-version of `Microsoft.HybridCompute` with run commands. */
-export const RUN_COMMAND_API_VERSION = '2025-01-13';
+const RUN_COMMAND_API_VERSION = '2025-01-13';
 
 export interface RunCommandClientOptions {
   credential: TokenProvider;

@@ -2,9 +2,9 @@ import { StepError } from '../errors';
 import type { ArcMachine } from './armResources';
 
 /** Run Command needs Connected Machine agent 1.33 or later. */
-export const MIN_AGENT_VERSION = { major: 1, minor: 33 } as const;
+const MIN_AGENT_VERSION = { major: 1, minor: 33 } as const;
 
-export const RUN_COMMAND_HANDLER_EXTENSION = 'microsoft.cplat.core/runcommandhandlerwindows';
+const RUN_COMMAND_HANDLER_EXTENSION = 'microsoft.cplat.core/runcommandhandlerwindows';
 
 export function isAgentVersionSupported(agentVersion: string | undefined): boolean {
   const match = /^(\d+)\.(\d+)/.exec(agentVersion ?? '');

@@ -81,7 +81,7 @@ export function loadScriptText(fileName: string): string {
   throw new Error(`Host script ${fileName} not found in ${scriptsFolderCandidates.join(' or ')}`);
 }
 
-export function scriptMarker(name: string, version: number): string {
+function scriptMarker(name: string, version: number): string {
   return `# sdn-attach-script: ${name} v${version}`;
 }
 

@@ -5,7 +5,7 @@ export interface TokenProvider {
   getToken(abortSignal?: AbortSignal): Promise<string | undefined>;
 }
 
-export const ARM_SCOPE = 'https://management.azure.com/.default';
+const ARM_SCOPE = 'https://management.azure.com/.default';
 
 /**
  * Tokens from a managed identity: the user-assigned one with `clientId`, otherwise DefaultAzureCredential (the

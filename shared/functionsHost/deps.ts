@@ -31,7 +31,7 @@ export interface ControllerAccess {
   writer: NicUpdateBatcher;
 }
 
-export function createNetworkControllerClient(
+function createNetworkControllerClient(
   settings: NetworkControllerSettings,
   config: AppConfig,
 ): NetworkControllerClient {

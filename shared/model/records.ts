@@ -6,7 +6,7 @@ import { STEP_NAMES, type StepName } from './steps';
 export const RUNTIME_STATUSES = ['Pending', 'Running', 'Completed', 'Failed', 'Canceled'] as const;
 export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Failed', 'Canceled'];
+const TERMINAL_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Failed', 'Canceled'];
 
 export type StepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 

@@ -46,18 +46,10 @@ export function stepDefinition(name: StepName): StepDefinition {
   return found;
 }
 
-export function firstStep(): StepDefinition {
-  return STEPS[0];
-}
-
 /** The step after `name`, or undefined when `name` is the last one. */
 export function nextStep(name: StepName): StepDefinition | undefined {
   const index = STEPS.findIndex((s) => s.name === name);
   return STEPS[index + 1];
-}
-
-export function isStepName(value: unknown): value is StepName {
-  return typeof value === 'string' && STEP_NAMES.includes(value as StepName);
 }
 
 /** The poison queue the Functions host moves a message to after its last failed delivery. */
