@@ -48,6 +48,7 @@ const GlobalSettingsSchema = z.object({
     .string({ error: 'is required (a storage connection string)' })
     .min(1, { error: 'is required' }),
   STATE_TABLE_NAME: tableName('attachments'),
+  TENANT_TABLE_NAME: tableName('tenants'),
   // The host's own override key for host.json, so the app and the host agree on the last delivery.
   AzureFunctionsJobHost__extensions__queues__maxDequeueCount: numberSetting(5, 1, 100),
   STEP_INLINE_WAIT_MS: numberSetting(5_000, 0, 60_000),
@@ -88,7 +89,7 @@ const GlobalSettingsSchema = z.object({
 export interface AppConfig {
   environment: 'Production' | 'Development';
   storageConnectionString: string;
-  tables: { state: string };
+  tables: { state: string; tenants: string };
   maxDequeueCount: number;
   step: { inlineWaitInMs: number; leaseInMs: number };
   http: { statusRetryAfterInSeconds: number; listPageSizeMax: number };
@@ -237,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   return deepFreeze({
     environment: s.APP_ENVIRONMENT,
     storageConnectionString: s[STORAGE_CONNECTION_SETTING],
-    tables: { state: s.STATE_TABLE_NAME },
+    tables: { state: s.STATE_TABLE_NAME, tenants: s.TENANT_TABLE_NAME },
     maxDequeueCount: s.AzureFunctionsJobHost__extensions__queues__maxDequeueCount,
     step: { inlineWaitInMs: s.STEP_INLINE_WAIT_MS, leaseInMs: s.STEP_LEASE_MS },
     http: { statusRetryAfterInSeconds: s.STATUS_RETRY_AFTER_SECONDS, listPageSizeMax: s.LIST_PAGE_SIZE_MAX },

@@ -9,6 +9,7 @@ export function errorResponse(
   message: string,
   issues?: readonly FieldIssue[],
   headers: Record<string, string> = {},
+  detailCode = 'InvalidField',
 ): HttpResponseInit {
   return {
     status,
@@ -18,7 +19,7 @@ export function errorResponse(
         code,
         message,
         ...(issues && issues.length > 0
-          ? { details: issues.map((i) => ({ code: 'InvalidField', target: i.field, message: i.reason })) }
+          ? { details: issues.map((i) => ({ code: detailCode, target: i.field, message: i.reason })) }
           : {}),
       },
     },
@@ -32,4 +33,9 @@ export function badRequest(issues: readonly FieldIssue[], code = 'InvalidRequest
 
 export function notFound(what: string): HttpResponseInit {
   return errorResponse(404, 'NotFound', `${what} was not found.`);
+}
+
+/** A request the tenant may not make (403), each refusal naming its field; `code` also names each detail. */
+export function forbidden(code: string, issues: readonly FieldIssue[]): HttpResponseInit {
+  return errorResponse(403, code, `The tenant may not make this request: ${formatIssues(issues)}`, issues, {}, code);
 }

@@ -7,17 +7,23 @@ import {
   AttachRequestSchema,
   toFieldIssues,
 } from '../model/attachRequest';
+import { parseIpv4 } from '../model/ipv4';
 import { type StepMessage, stepMessage } from '../model/messages';
 import { type AttachmentRecord, newAttachmentRecord } from '../model/records';
 import type { StateStore } from '../model/StateStore';
+import { tenantIssues } from '../model/tenant';
+import type { TenantStore } from '../model/TenantStore';
 
 export type SubmitOutcome =
   | { kind: 'invalid'; issues: FieldIssue[] }
+  /** The tenant may not make this request: code TenantNotAuthorized or TenantQuotaExceeded. */
+  | { kind: 'forbidden'; code: 'TenantNotAuthorized' | 'TenantQuotaExceeded'; issues: FieldIssue[] }
   | { kind: 'conflict'; record: AttachmentRecord }
   | { kind: 'accepted'; created: boolean; record: AttachmentRecord; start?: StepMessage };
 
 export interface SubmitDeps {
   store: StateStore;
+  tenants: Pick<TenantStore, 'getTenant'>;
   knownControllers: ReadonlySet<string>;
   /** Where machine references without their own subscription or resource group are looked up. */
   arcDefaults: { subscriptionId?: string; resourceGroup?: string };
@@ -67,6 +73,8 @@ export async function acceptAttachRequest(
     }
   }
   if (issues.length > 0) return { kind: 'invalid', issues };
+  const refused = await tenantRefusal(deps, tenantId, parsed);
+  if (refused) return refused;
 
   const request: AcceptedAttachRequest = { ...parsed, attachmentId: parsed.attachmentId ?? deps.newAttachmentId() };
   const now = new Date(deps.nowInMs()).toISOString();
@@ -86,4 +94,61 @@ function startOf(record: AttachmentRecord): { start?: StepMessage } {
 
 function normalize(request: AcceptedAttachRequest): unknown {
   return JSON.parse(JSON.stringify(request)) as unknown;
+}
+
+/**
+ * Whether the tenant may make this request: registered, and naming only the controller, virtual network and
+ * machines its registry entry lists, within its quotas. A repeat of an attachment already stored is not counted
+ * against the quota of attachments in flight.
+ */
+async function tenantRefusal(
+  deps: SubmitDeps,
+  tenantId: string,
+  request: AttachRequest,
+): Promise<Extract<SubmitOutcome, { kind: 'forbidden' }> | undefined> {
+  const record = await deps.tenants.getTenant(tenantId);
+  const issues = tenantIssues(tenantId, record?.entry, request, deps.arcDefaults);
+  if (issues.length > 0 || !record) return { kind: 'forbidden', code: 'TenantNotAuthorized', issues };
+  const quotas = record.entry.quotas;
+  const asked = requestedAddressCount(request.containerIps);
+  if (quotas?.addressesPerAttachment !== undefined && asked > quotas.addressesPerAttachment) {
+    return {
+      kind: 'forbidden',
+      code: 'TenantQuotaExceeded',
+      issues: [
+        {
+          field: 'containerIps',
+          reason: `asks for ${asked} addresses; tenant "${tenantId}" may ask for at most ${quotas.addressesPerAttachment}`,
+        },
+      ],
+    };
+  }
+  if (quotas?.attachmentsInFlight !== undefined) {
+    const known = request.attachmentId ? await deps.store.getAttachment(tenantId, request.attachmentId) : undefined;
+    if (!known) {
+      const page = await deps.store.listAttachments(tenantId, {
+        runtimeStatus: ['Pending', 'Running'],
+        pageSize: quotas.attachmentsInFlight,
+      });
+      if (page.items.length >= quotas.attachmentsInFlight) {
+        return {
+          kind: 'forbidden',
+          code: 'TenantQuotaExceeded',
+          issues: [
+            {
+              field: 'tenantId',
+              reason: `tenant "${tenantId}" has ${quotas.attachmentsInFlight} attachment(s) Pending or Running, its limit`,
+            },
+          ],
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+function requestedAddressCount(ips: AttachRequest['containerIps']): number {
+  if (ips.addresses) return ips.addresses.length;
+  if (ips.range) return parseIpv4(ips.range.last) - parseIpv4(ips.range.first) + 1;
+  return ips.count ?? 0;
 }

@@ -29,6 +29,7 @@ export function makeAcceptAttachRequestHandler(deps: () => AcceptAttachRequestDe
     const { tenantId, schemaVersion: _schemaVersion, ...request } = parsed.data;
     const outcome = await acceptAttachRequest(d, tenantId, request);
     if (outcome.kind === 'invalid') return reject(formatIssues(outcome.issues));
+    if (outcome.kind === 'forbidden') return reject(`${outcome.code}: ${formatIssues(outcome.issues)}`);
     if (outcome.kind === 'conflict')
       return reject(`attachmentId: ${outcome.record.attachmentId} already exists with a different request`);
     const where = `[${tenantId}/${outcome.record.attachmentId}]`;

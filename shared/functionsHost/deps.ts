@@ -4,17 +4,24 @@ import { sleep } from '../http/sleep';
 import { stableUuid } from '../ids';
 import type { MachineTaskStore } from '../model/MachineTaskStore';
 import type { StateStore } from '../model/StateStore';
+import type { TenantStore } from '../model/TenantStore';
 import { NetworkControllerClient } from '../networkController/NetworkControllerClient';
 import { NicDirectory } from '../networkController/NicDirectory';
 import { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
 import { TableMachineTaskStore } from '../state/TableMachineTaskStore';
 import { TableStateStore } from '../state/TableStateStore';
+import { TableTenantStore } from '../state/TableTenantStore';
+import { type AccessPolicy, accessPolicy } from './access';
 import { QueueSender } from './QueueSender';
 
 /** Everything the functions need from the outside world, built once per worker process. */
 export interface AppDeps {
   config: AppConfig;
   store: StateStore;
+  /** The tenant registry: what each tenant may touch. */
+  tenants: TenantStore;
+  /** Who may use which route (see access.ts). */
+  access: AccessPolicy;
   queues: Pick<QueueSender, 'send' | 'delete'>;
   networkController(name: string): ControllerAccess;
   machineTasks: MachineTaskStore;
@@ -49,6 +56,8 @@ export function createAppDeps(config: AppConfig): AppDeps {
   return {
     config,
     store: TableStateStore.fromConnectionString(config.storageConnectionString, config.tables.state),
+    tenants: TableTenantStore.fromConnectionString(config.storageConnectionString, config.tables.tenants),
+    access: accessPolicy(config),
     queues: new QueueSender(config.storageConnectionString),
     networkController(name) {
       let client = controllers.get(name);

@@ -9,6 +9,13 @@ export type FunctionRegistration =
   | { kind: 'storageQueue'; name: string; options: StorageQueueFunctionOptions }
   | { kind: 'http'; name: string; options: HttpFunctionOptions };
 
+/**
+ * `admin/tenants`, as a route template the Functions host accepts: it refuses every route that starts with `admin`
+ * or `runtime` (its own built-in routes), whatever the route prefix, so the first segment is a parameter that
+ * matches only "admin" (azure-functions-host#1781). Served at `/api/admin/tenants`.
+ */
+export const ADMIN_ROUTE = '{area:regex(^admin$)}/tenants';
+
 const registrations = new Map<string, FunctionRegistration>();
 
 function remember(registration: FunctionRegistration): void {

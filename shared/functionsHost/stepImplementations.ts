@@ -1,7 +1,13 @@
 import type { StepName } from '../model/steps';
 import { addIpConfigurations } from '../workflow/addIpConfigurations';
-import { createContainerNetwork, enableNetworkProxy, installPrivateCloudPlugin } from '../workflow/hostSteps';
+import {
+  createContainerNetwork,
+  enableNetworkProxy,
+  type HostStepDeps,
+  installPrivateCloudPlugin,
+} from '../workflow/hostSteps';
 import type { StepImplementation, StepProbe } from '../workflow/stepTypes';
+import { tenantGuard } from '../workflow/tenantGuard';
 import type { AppDeps } from './deps';
 import { machineTaskDeps } from './machineTaskDeps';
 
@@ -14,6 +20,7 @@ function addIpConfigurationsStep(app: AppDeps): StepImplementation {
         networkController: controller.client,
         directory: controller.directory,
         writer: controller.writer,
+        authorize: tenantGuard(app.tenants, app.config.arm.defaults),
         pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
         operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
       },
@@ -24,16 +31,24 @@ function addIpConfigurationsStep(app: AppDeps): StepImplementation {
 
 type HostStep = typeof enableNetworkProxy;
 
+function hostStepDeps(app: AppDeps): HostStepDeps {
+  return {
+    tasks: machineTaskDeps(app),
+    defaults: app.config.arm.defaults,
+    authorize: tenantGuard(app.tenants, app.config.arm.defaults),
+  };
+}
+
 /** Steps 2-4 run a script on an Arc-enabled machine; the same code, in 'probe' mode, only looks. */
 function hostStep(step: HostStep): {
   implementation: (app: AppDeps) => StepImplementation;
   probe: (app: AppDeps) => StepProbe;
 } {
   return {
-    implementation: (app) => (run) => step(machineTaskDeps(app), app.config.arm.defaults, run),
+    implementation: (app) => (run) => step(hostStepDeps(app), run),
     // Whether the machine's task is already applied (then the step needs no claim).
     probe: (app) => async (run) => {
-      const outcome = await step(machineTaskDeps(app), app.config.arm.defaults, run, 'probe');
+      const outcome = await step(hostStepDeps(app), run, 'probe');
       return outcome?.kind === 'succeeded' ? outcome : undefined;
     },
   };

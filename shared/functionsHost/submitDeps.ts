@@ -6,6 +6,7 @@ import type { AppDeps } from './deps';
 export function submitDeps(app: AppDeps): SubmitDeps {
   return {
     store: app.store,
+    tenants: app.tenants,
     knownControllers: new Set(app.config.networkControllers.keys()),
     arcDefaults: app.config.arm.defaults,
     newAttachmentId,

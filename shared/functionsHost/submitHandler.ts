@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 
 import { attachmentSummary, statusUrl } from '../api/attachmentView';
 import { readJsonBody } from '../api/readJsonBody';
-import { badRequest, errorResponse } from '../api/responses';
+import { badRequest, errorResponse, forbidden } from '../api/responses';
 import { submitAttachment, type SubmitDeps } from '../api/submitAttachment';
 import { TenantIdSchema, toFieldIssues } from '../model/attachRequest';
 import { stepQueueOutput } from './stepFunction';
@@ -18,6 +18,7 @@ export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfte
     const d = deps();
     const outcome = await submitAttachment(d, tenant.data, body.value);
     if (outcome.kind === 'invalid') return badRequest(outcome.issues);
+    if (outcome.kind === 'forbidden') return forbidden(outcome.code, outcome.issues);
     const location = statusUrl(request.url, tenant.data, outcome.record.attachmentId);
     if (outcome.kind === 'conflict') {
       return errorResponse(

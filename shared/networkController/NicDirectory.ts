@@ -1,11 +1,16 @@
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
-import { type AddressHolder, indexNics, type NicIndex } from './nicMerge';
+import { type AddressHolder, addressHolders, type NicIndex } from './nicMerge';
 import type { AccessControlList, NetworkInterface, VirtualSubnet } from './resources';
 
-/** One read of every NIC on a controller, indexed for the questions step 1 asks. */
-export interface NicSnapshot extends NicIndex {
+/**
+ * One read of the controller's NICs. Address questions are asked of one virtual network at a time (`network`):
+ * address spaces are per virtual network, so an address on another tenant's network is neither found nor in use.
+ */
+export interface NicSnapshot {
   takenAtInMs: number;
   nics: readonly NetworkInterface[];
+  byId: NicIndex['byId'];
+  network(virtualNetworkId: string): NicIndex;
 }
 
 export interface NicDirectoryOptions {
@@ -34,9 +39,9 @@ const RESERVATION_LIFETIME_IN_MS = 180_000;
 /** How often expired reservations are swept out (each is also ignored once expired). */
 const RESERVATION_SWEEP_IN_MS = 10_000;
 
-/** A snapshot whose address index this directory may extend with the addresses this process writes. */
+/** A snapshot whose per-network address indexes this directory may extend with the addresses this process writes. */
 interface OwnSnapshot extends NicSnapshot {
-  holdersByAddress: Map<string, AddressHolder[]>;
+  networks: Map<string, Map<string, AddressHolder[]>>;
 }
 
 export class NicDirectory {
@@ -74,11 +79,18 @@ export class NicDirectory {
    * snapshot's index is extended in place (callers read it synchronously, between awaits): copying it per write
    * would cost every attachment the size of the controller.
    */
-  noteAddresses(nicId: string, addresses: readonly { address: string; ipConfigurationId: string }[]): void {
+  noteAddresses(
+    nicId: string,
+    virtualNetworkId: string,
+    addresses: readonly { address: string; ipConfigurationId: string }[],
+  ): void {
     const current = this.snapshotPromise;
     if (!current) return;
     void current.then(
-      ({ holdersByAddress }) => {
+      (snapshot) => {
+        const holdersByAddress = snapshot.networks.get(virtualNetworkId.toLowerCase());
+        // Not indexed yet: the index, when built, is built from the list, which does not show these yet.
+        if (!holdersByAddress) return;
         for (const { address, ipConfigurationId } of addresses) {
           const others = (holdersByAddress.get(address) ?? []).filter(
             (h) => h.nicId.toLowerCase() !== nicId.toLowerCase(),
@@ -145,6 +157,21 @@ export class NicDirectory {
 }
 
 function index(nics: readonly NetworkInterface[], takenAtInMs: number): OwnSnapshot {
-  const { byId, holdersByAddress } = indexNics(nics);
-  return { takenAtInMs, nics, byId, holdersByAddress: new Map(holdersByAddress) as Map<string, AddressHolder[]> };
+  const byId = new Map(nics.map((nic) => [nic.resourceId.toLowerCase(), nic]));
+  const networks = new Map<string, Map<string, AddressHolder[]>>();
+  return {
+    takenAtInMs,
+    nics,
+    byId,
+    networks,
+    network(virtualNetworkId) {
+      const key = virtualNetworkId.toLowerCase();
+      let holders = networks.get(key);
+      if (!holders) {
+        holders = addressHolders(nics, key);
+        networks.set(key, holders);
+      }
+      return { byId, holdersByAddress: holders };
+    },
+  };
 }

@@ -10,6 +10,11 @@ export interface NicAddition {
   aclRef?: string;
   /** The attachment the addresses are for (`ownerOf`); another attachment's address on the NIC is a conflict. */
   owner?: string;
+  /**
+   * Checked against the NIC as read right before each write (e.g. that it is the tenant's); throwing rejects this
+   * addition alone, before anything is written for it.
+   */
+  guard?: (nic: NetworkInterface) => void;
 }
 
 export interface NicUpdateResult {
@@ -117,6 +122,7 @@ export class NicUpdateBatcher {
         const accepted: Pending[] = [];
         for (const entry of live) {
           try {
+            entry.addition.guard?.(nic);
             const merged = mergeIpConfigurations({ nic: body ?? nic, ...entry.addition });
             body = merged.body ?? body;
             accepted.push(entry);

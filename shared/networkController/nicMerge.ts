@@ -34,13 +34,28 @@ export interface AddressHolder {
   ipConfigurationId: string;
 }
 
-/** Every static address held by any IP configuration of the controller, with who holds it. */
-export function addressHolders(nics: readonly NetworkInterface[]): Map<string, AddressHolder[]> {
+/** The virtual network (lower-cased resourceId) of a virtual subnet's ref; undefined for any other kind of ref. */
+export function virtualNetworkOf(subnetRef: string | undefined): string | undefined {
+  const match = /^\/virtualNetworks\/([^/]+)\/subnets\/[^/]+\/?$/i.exec(subnetRef ?? '');
+  return match?.[1]?.toLowerCase();
+}
+
+/**
+ * Every static address held by an IP configuration on a subnet of `virtualNetworkId`, with who holds it. Address
+ * spaces are per virtual network (HNV): the same address on another tenant's network is no conflict. Without a
+ * virtual network, every configuration counts (for tests of the index itself).
+ */
+export function addressHolders(
+  nics: readonly NetworkInterface[],
+  virtualNetworkId?: string,
+): Map<string, AddressHolder[]> {
   const holders = new Map<string, AddressHolder[]>();
+  const network = virtualNetworkId?.toLowerCase();
   for (const nic of nics) {
     for (const ipc of nic.properties.ipConfigurations) {
       const address = ipc.properties.privateIPAddress;
       if (!address) continue;
+      if (network !== undefined && virtualNetworkOf(ipc.properties.subnet?.resourceRef) !== network) continue;
       const list = holders.get(address) ?? [];
       list.push({ nicId: nic.resourceId, ipConfigurationId: ipc.resourceId });
       holders.set(address, list);
@@ -56,11 +71,39 @@ export interface NicIndex {
   holdersByAddress: ReadonlyMap<string, readonly AddressHolder[]>;
 }
 
-export function indexNics(nics: readonly NetworkInterface[]): NicIndex {
+/** The index of one virtual network's addresses (see addressHolders); NICs are found by id across the list. */
+export function indexNics(nics: readonly NetworkInterface[], virtualNetworkId?: string): NicIndex {
   return {
     byId: new Map(nics.map((nic) => [nic.resourceId.toLowerCase(), nic])),
-    holdersByAddress: addressHolders(nics),
+    holdersByAddress: addressHolders(nics, virtualNetworkId),
   };
+}
+
+/**
+ * Checks that a NIC may take addresses for this tenant on `virtualNetworkId`: every IP configuration it has sits on
+ * a subnet of one of the tenant's virtual networks (the NIC is the tenant's), and all of them on the request's own
+ * virtual network (a NIC never mixes virtual networks). Throws before any write otherwise.
+ */
+export function checkNicTenancy(
+  nic: NetworkInterface,
+  virtualNetworkId: string,
+  tenantVirtualNetworks: readonly string[],
+): void {
+  const allowed = new Set(tenantVirtualNetworks.map((v) => v.toLowerCase()));
+  const networks = nic.properties.ipConfigurations.map((ipc) => virtualNetworkOf(ipc.properties.subnet?.resourceRef));
+  if (networks.length === 0 || networks.some((network) => network === undefined || !allowed.has(network))) {
+    throw new StepError(
+      `Network interface ${nic.resourceId} is not on the tenant's virtual networks (${tenantVirtualNetworks.join(', ')}); it is not written.`,
+      { code: 'NicNotInTenantNetwork', retryable: false },
+    );
+  }
+  const others = [...new Set(networks)].filter((network) => network !== virtualNetworkId.toLowerCase());
+  if (others.length > 0) {
+    throw new StepError(
+      `Network interface ${nic.resourceId} sits on virtual network ${others.join(', ')}, not ${virtualNetworkId}; a NIC's IP configurations all sit on one virtual network.`,
+      { code: 'VirtualNetworkMismatch', retryable: false },
+    );
+  }
 }
 
 /** Finds the one NIC holding `address`; none or several is an error that names what was found. */
@@ -68,7 +111,7 @@ export function findNicByAddress(index: NicIndex, address: string): NetworkInter
   const nicIds = [...new Set((index.holdersByAddress.get(address) ?? []).map((h) => h.nicId.toLowerCase()))];
   const matches = nicIds.flatMap((id) => index.byId.get(id) ?? []);
   if (matches.length === 0) {
-    throw new StepError(`No network interface on the Network Controller holds ${address}.`, {
+    throw new StepError(`No network interface on the request's virtual network holds ${address}.`, {
       code: 'NetworkInterfaceNotFound',
       retryable: false,
     });

@@ -10,9 +10,11 @@ import {
   prefixContains,
 } from '../model/ipv4';
 import type { AttachmentResult } from '../model/records';
+import { tenantVirtualNetworks } from '../model/tenant';
 import type { NetworkControllerClient } from '../networkController/NetworkControllerClient';
 import type { NicDirectory } from '../networkController/NicDirectory';
 import {
+  checkNicTenancy,
   findNicByAddress,
   findNicById,
   mergeIpConfigurations,
@@ -25,6 +27,7 @@ import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
 import type { NetworkInterface } from '../networkController/resources';
 import { aclPath, subnetPath } from '../networkController/resources';
 import type { StepOutcome, StepRunContext } from './stepTypes';
+import type { TenantGuard } from './tenantGuard';
 
 /** The Network Controller calls step 1 makes directly; reads of many NICs and writes go through the two below. */
 export type NetworkControllerApi = Pick<NetworkControllerClient, 'getNetworkInterface' | 'getOperation'>;
@@ -52,6 +55,8 @@ export interface AddIpConfigurationsDeps {
     | 'isReservedForOther'
   >;
   writer: Pick<NicUpdateBatcher, 'update'>;
+  /** The tenant registry's check, made at every delivery before anything is written. */
+  authorize: TenantGuard;
   pollIntervalInMs: number;
   operationTimeoutInMs: number;
 }
@@ -69,6 +74,10 @@ export async function addIpConfigurations(
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
 ): Promise<StepOutcome<AddIpConfigurationsCheckpoint>> {
   const owner = ownerOf(run.tenantId, run.attachmentId);
+  const entry = await deps.authorize(run.tenantId, run.request);
+  const tenantNetworks = tenantVirtualNetworks(entry, run.request.networkController);
+  // Checked on the NIC as read right before every write: it must be the tenant's, on the request's network.
+  const guard = (nic: NetworkInterface) => checkNicTenancy(nic, run.request.virtualNetworkId, tenantNetworks);
   let checkpoint = run.checkpoint;
   if (checkpoint?.operation) {
     const followed = await followOperation(deps, run, checkpoint, checkpoint.operation);
@@ -77,7 +86,7 @@ export async function addIpConfigurations(
   }
   // An empty checkpoint is one a step cleared on purpose, to choose again.
   if (!checkpoint?.nicId) {
-    checkpoint = await chooseAddresses(deps, run, owner);
+    checkpoint = await chooseAddresses(deps, run, owner, guard);
     // Free addresses are saved before any write: a redelivery must reuse them, not pick the next free ones. Named
     // addresses are chosen the same way every time, and a redelivery after our write finds them on the NIC tagged
     // as ours, so they need no state write of their own.
@@ -89,7 +98,7 @@ export async function addIpConfigurations(
     try {
       update = await deps.writer.update(
         checkpoint.nicId,
-        { addresses: checkpoint.addresses, subnetRef: checkpoint.subnetRef, aclRef: checkpoint.aclRef, owner },
+        { addresses: checkpoint.addresses, subnetRef: checkpoint.subnetRef, aclRef: checkpoint.aclRef, owner, guard },
         run.options,
       );
     } catch (error) {
@@ -116,6 +125,7 @@ export async function addIpConfigurations(
     }
     deps.directory.noteAddresses(
       checkpoint.nicId,
+      run.request.virtualNetworkId,
       checkpoint.addresses.map((address) => ({ address, ipConfigurationId: ipConfigurationIdFor(address) })),
     );
     // The operation is stored only if this invocation hands over to a delayed re-check (the waiting outcome carries
@@ -145,6 +155,7 @@ async function chooseAddresses(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   owner: string,
+  guard: (nic: NetworkInterface) => void,
 ): Promise<AddIpConfigurationsCheckpoint> {
   const request = run.request;
   const subnet = await deps.directory.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options);
@@ -159,17 +170,19 @@ async function chooseAddresses(
 
   let fresh = false;
   for (;;) {
-    const snapshot = await deps.directory.snapshot(run.options, fresh);
+    // Every address question is asked within the request's virtual network: address spaces are per network.
+    const network = (await deps.directory.snapshot(run.options, fresh)).network(request.virtualNetworkId);
     // From here to the reservation nothing awaits, so no other attachment in this process chooses in between.
     try {
-      const nic = locateNic(snapshot, request);
+      const nic = locateNic(network, request);
+      guard(nic);
       const addresses = resolveContainerAddresses(
         request.containerIps,
         prefix,
         request.subnetId,
-        (address) => snapshot.holdersByAddress.has(address) || deps.directory.isReservedForOther(address, owner),
+        (address) => network.holdersByAddress.has(address) || deps.directory.isReservedForOther(address, owner),
       );
-      mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: snapshot.holdersByAddress, owner });
+      mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: network.holdersByAddress, owner });
       deps.directory.reserveAddresses(addresses, owner);
       return { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) };
     } catch (error) {

@@ -4,8 +4,8 @@ import {
   installPrivateCloudPluginScript,
 } from '../arc/scripts';
 import { StepError, ValidationError } from '../errors';
-import type { MachineReference } from '../model/machineRef';
-import type { MachineRef } from '../model/machineRef';
+import type { MachineRef, MachineReference } from '../model/machineRef';
+import type { ArcDefaults } from '../model/tenant';
 import {
   type MachineTaskCheckpoint,
   type MachineTaskDeps,
@@ -14,11 +14,14 @@ import {
   runMachineTask,
 } from './machineTask';
 import type { StepOutcome, StepRunContext } from './stepTypes';
+import type { TenantGuard } from './tenantGuard';
 
-/** Where machine references without their own subscription or resource group live. */
-export interface ArcDefaults {
-  subscriptionId?: string;
-  resourceGroup?: string;
+/** What steps 2-4 need: the machine tasks, the configured Arc defaults, and the tenant registry's check. */
+export interface HostStepDeps {
+  tasks: MachineTaskDeps;
+  defaults: ArcDefaults;
+  /** Made before a run command is sent (and before a probe reuses one): the machines must still be the tenant's. */
+  authorize: TenantGuard;
 }
 
 export function resolveMachine(reference: MachineReference, defaults: ArcDefaults, field: string): MachineRef {
@@ -48,25 +51,25 @@ type HostStepResult<M extends HostStepMode> = Promise<
   M extends 'run' ? StepOutcome<MachineTaskCheckpoint> : StepOutcome<MachineTaskCheckpoint> | undefined
 >;
 
-function machineTask<TInput>(
-  deps: MachineTaskDeps,
+async function machineTask<TInput>(
+  deps: HostStepDeps,
   run: Run,
   spec: MachineTaskSpec<TInput>,
   mode: HostStepMode,
 ): Promise<StepOutcome<MachineTaskCheckpoint> | undefined> {
-  return mode === 'probe' ? reusedMachineTask(deps, run, spec) : runMachineTask(deps, run, spec);
+  await deps.authorize(run.tenantId, run.request);
+  return mode === 'probe' ? reusedMachineTask(deps.tasks, run, spec) : runMachineTask(deps.tasks, run, spec);
 }
 
 /** Step 2: the metadata proxy on the Hyper-V host that runs the tenant VM. */
 export function enableNetworkProxy<M extends HostStepMode = 'run'>(
-  deps: MachineTaskDeps,
-  defaults: ArcDefaults,
+  deps: HostStepDeps,
   run: Run,
   mode?: M,
 ): HostStepResult<M> {
   const spec = {
     step: 'enableNetworkProxy' as const,
-    machine: resolveMachine(run.request.hyperVHost, defaults, 'hyperVHost'),
+    machine: resolveMachine(run.request.hyperVHost, deps.defaults, 'hyperVHost'),
     subject: '',
     script: enableNetworkProxyScript,
     input: {},
@@ -76,14 +79,13 @@ export function enableNetworkProxy<M extends HostStepMode = 'run'>(
 
 /** Step 3: the Private Cloud plugin for HNS inside the container host VM. */
 export function installPrivateCloudPlugin<M extends HostStepMode = 'run'>(
-  deps: MachineTaskDeps,
-  defaults: ArcDefaults,
+  deps: HostStepDeps,
   run: Run,
   mode?: M,
 ): HostStepResult<M> {
   const spec = {
     step: 'installPrivateCloudPlugin' as const,
-    machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
+    machine: resolveMachine(run.request.containerHost, deps.defaults, 'containerHost'),
     subject: '',
     script: installPrivateCloudPluginScript,
     input: {},
@@ -96,17 +98,15 @@ export function installPrivateCloudPlugin<M extends HostStepMode = 'run'>(
  * (its first address) unless the request names one.
  */
 export function createContainerNetwork<M extends HostStepMode = 'run'>(
-  deps: MachineTaskDeps,
-  defaults: ArcDefaults,
+  deps: HostStepDeps,
   run: Run,
   mode?: M,
 ): HostStepResult<M> {
-  return containerNetwork(deps, defaults, run, mode ?? 'run') as HostStepResult<M>;
+  return containerNetwork(deps, run, mode ?? 'run') as HostStepResult<M>;
 }
 
 async function containerNetwork(
-  deps: MachineTaskDeps,
-  defaults: ArcDefaults,
+  deps: HostStepDeps,
   run: Run,
   mode: HostStepMode,
 ): Promise<StepOutcome<MachineTaskCheckpoint> | undefined> {
@@ -121,7 +121,7 @@ async function containerNetwork(
   const input = { networkName: name, driver, subnet: subnet.addressPrefix, gateway: gateway ?? subnet.gateway };
   const spec = {
     step: 'createContainerNetwork' as const,
-    machine: resolveMachine(run.request.containerHost, defaults, 'containerHost'),
+    machine: resolveMachine(run.request.containerHost, deps.defaults, 'containerHost'),
     subject: name,
     script: ensureContainerNetworkScript,
     input,

@@ -11,9 +11,11 @@ import {
 } from '../../shared/model/attachRequest';
 import { formatIpv4, parseIpv4 } from '../../shared/model/ipv4';
 import { MACHINE_NAME_PATTERN, RESOURCE_GROUP_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../shared/model/machineRef';
+import { TenantEntrySchema } from '../../shared/model/tenant';
 import { attachmentRequest, BASE, listRequest, postRequest, recordingContext } from '../support/functionsHost';
 import { withPath } from '../support/requests';
 import { seedRequest } from '../support/seed';
+import { labTenant } from '../support/tenants';
 import { errorOf, handlerSet, targetsOf } from './support/handlers';
 import {
   ADDRESS_FIELDS,
@@ -33,8 +35,25 @@ async function submitText(
   headers?: Record<string, string>,
 ) {
   const { context, outputs } = recordingContext('submitAttachment');
+  registerWhatItNames(h, tenantId, body);
   const response = await h.submit(postRequest(tenantId, body, headers), context);
   return { response, outputs };
+}
+
+/**
+ * These tests are about input validation, not the tenant boundary: the tenant may use whatever a well-formed body
+ * names (machines in other resource groups, other virtual networks), so an accepted body answers 202, not 403.
+ */
+function registerWhatItNames(h: Handlers, tenantId: string, body: string | undefined): void {
+  let request: unknown;
+  try {
+    request = JSON.parse(body ?? '');
+  } catch {
+    return;
+  }
+  if (typeof request !== 'object' || request === null) return;
+  const entry = TenantEntrySchema.safeParse(labTenant(request));
+  if (entry.success) h.tenants.set(tenantId, entry.data);
 }
 
 /** Submits through a fresh handler set; checks the universal rules of a refusal. */

@@ -34,7 +34,7 @@ describe('loadConfig: defaults', () => {
     expect(config).toEqual({
       environment: 'Production',
       storageConnectionString: 'UseDevelopmentStorage=true',
-      tables: { state: 'attachments' },
+      tables: { state: 'attachments', tenants: 'tenants' },
       maxDequeueCount: 5,
       step: { inlineWaitInMs: 5_000, leaseInMs: 360_000 },
       http: { statusRetryAfterInSeconds: 2, listPageSizeMax: 100 },

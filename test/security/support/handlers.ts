@@ -6,6 +6,8 @@ import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHa
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
 import { NOW } from '../../support/functionsHost';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
+import { labTenant } from '../../support/tenants';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: { code: string; target: string; message: string }[] };
@@ -26,16 +28,20 @@ export function handlerSet(
   options: {
     newAttachmentId?: () => string;
     controllers?: string[];
+    tenants?: InMemoryTenantStore;
     arcDefaults?: { subscriptionId?: string; resourceGroup?: string };
   } = {},
 ) {
   const store = new InMemoryStateStore();
+  // Every tenant these tests name may use the lab; the boundary itself is tested with a registry of its own.
+  const tenants = options.tenants ?? new InMemoryTenantStore({ lab: () => labTenant() });
   let generated = 0;
   const newAttachmentId = options.newAttachmentId ?? (() => `generated-${++generated}`);
   const knownControllers = new Set(options.controllers ?? ['default']);
   const poisoned: unknown[] = [];
   const submitDeps = () => ({
     store,
+    tenants,
     knownControllers,
     arcDefaults: options.arcDefaults ?? ARC_DEFAULTS,
     newAttachmentId,
@@ -45,6 +51,7 @@ export function handlerSet(
   const controlDeps = () => ({ store, nowInMs: () => NOW, retryAfterInSeconds: 2 });
   return {
     store,
+    tenants,
     poisoned,
     submit: makeSubmitAttachmentHandler(submitDeps),
     get: makeGetAttachmentHandler(() => ({ store, retryAfterInSeconds: 2 })),

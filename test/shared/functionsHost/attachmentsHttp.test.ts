@@ -8,7 +8,9 @@ import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submi
 import { stepMessage } from '../../../shared/model/messages';
 import { attachmentRequest, BASE, postRequest, recordingContext } from '../../support/functionsHost';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { seedRequest } from '../../support/seed';
+import { labTenant } from '../../support/tenants';
 
 const firstQueue = stepQueueOutput('addIpConfigurations');
 
@@ -24,6 +26,7 @@ describe('HTTP API handlers', () => {
     ids = 0;
     submit = makeSubmitAttachmentHandler(() => ({
       store,
+      tenants: new InMemoryTenantStore({ lab: () => labTenant() }),
       knownControllers: new Set(['default']),
       arcDefaults: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'sdn-lab' },
       newAttachmentId: () => `generated-${++ids}`,
@@ -212,6 +215,7 @@ describe('submit without Arc defaults', () => {
     const store = new InMemoryStateStore();
     const submit = makeSubmitAttachmentHandler(() => ({
       store,
+      tenants: new InMemoryTenantStore({ lab: () => labTenant() }),
       knownControllers: new Set(['default']),
       arcDefaults: {},
       newAttachmentId: () => 'x',

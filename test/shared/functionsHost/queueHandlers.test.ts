@@ -12,7 +12,9 @@ import { newAttachmentRecord } from '../../../shared/model/records';
 import type { StepExecutorDeps } from '../../../shared/workflow/executeStep';
 import { recordingContext } from '../../support/functionsHost';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
+import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { acceptedSeedRequest, seedRequest } from '../../support/seed';
+import { labTenant } from '../../support/tenants';
 
 const firstQueue = stepQueueOutput('addIpConfigurations');
 
@@ -22,6 +24,7 @@ describe('acceptAttachRequest handler', () => {
     const poisoned: unknown[] = [];
     const handler = makeAcceptAttachRequestHandler(() => ({
       store,
+      tenants: new InMemoryTenantStore({ lab: () => labTenant() }),
       knownControllers: new Set(['default']),
       arcDefaults: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'sdn-lab' },
       newAttachmentId: () => 'generated',

@@ -166,7 +166,7 @@ describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
     expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(1);
     expect((await log()).filter((r) => /subnets\/Subnet1$/i.test(r.path))).toHaveLength(1);
     const snapshot = await directory.snapshot({}, true);
-    expect(snapshot.holdersByAddress.get('192.168.1.9')).toEqual([
+    expect(snapshot.network('VNet1').holdersByAddress.get('192.168.1.9')).toEqual([
       { nicId: NIC, ipConfigurationId: 'ContainerHostVM1_IP0' },
     ]);
     expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(2);

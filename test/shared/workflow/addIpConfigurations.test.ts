@@ -13,8 +13,11 @@ import {
   type AddIpConfigurationsDeps,
 } from '../../../shared/workflow/addIpConfigurations';
 import type { StepOutcome, StepRunContext } from '../../../shared/workflow/stepTypes';
+import { tenantGuard } from '../../../shared/workflow/tenantGuard';
+import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { startTestNetworkController } from '../../support/ncEmulator';
 import { acceptedSeedRequest } from '../../support/seed';
+import { exampleTenant, LAB_DEFAULTS } from '../../support/tenants';
 
 const NIC1 = 'ContainerHostVM1_Net0';
 const NIC2 = 'ContainerHostVM2_Net0';
@@ -39,6 +42,8 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
       networkController: client,
       directory: new NicDirectory(client, { maxAgeInMs: 10_000 }),
       writer: new NicUpdateBatcher(client, { windowInMs: 20, pollIntervalInMs: 20, stableUuid, sleep }),
+      // Every tenant here may use contoso's network and machines; the boundary has tests of its own.
+      authorize: tenantGuard(new InMemoryTenantStore({ lab: () => exampleTenant('contoso') }), LAB_DEFAULTS),
       pollIntervalInMs: 20,
       operationTimeoutInMs: 10_000,
     };
