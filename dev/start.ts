@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -155,10 +156,32 @@ async function main(): Promise<void> {
     });
   });
   await ready;
+  lines.push(await registerExampleTenants(`http://127.0.0.1:${options.runnerPort}/api`));
   for (const line of lines) process.stdout.write(`${line}\n`);
   process.stdout.write(
     `Ready: POST http://127.0.0.1:${options.runnerPort}/api/tenants/{tenantId}/attachments (try examples/seed-attach.json); Ctrl-C stops everything.\n`,
   );
+}
+
+/**
+ * Registers the tenants under examples/tenants/ through the admin API, as an operator would; an entry already in
+ * the registry (a `--persist` run) is kept as it is (`If-None-Match: *`).
+ */
+async function registerExampleTenants(apiUrl: string): Promise<string> {
+  const folder = join(APP_ROOT, 'examples', 'tenants');
+  const tenants = readdirSync(folder)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length));
+  for (const tenantId of tenants) {
+    const response = await fetch(`${apiUrl}/admin/tenants/${tenantId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'if-none-match': '*' },
+      body: readFileSync(join(folder, `${tenantId}.json`), 'utf8'),
+    });
+    if (response.status !== 201 && response.status !== 412)
+      throw new Error(`Registering tenant ${tenantId} failed: ${response.status} ${await response.text()}`);
+  }
+  return `Tenants: ${tenants.join(', ')} (examples/tenants/; GET ${apiUrl}/admin/tenants)`;
 }
 
 main().catch((error: unknown) => {

@@ -206,6 +206,7 @@ describe('crash points', () => {
     const entry = stack.queues().getQueueClient('attach-requests');
     await entry.createIfNotExists();
     const body = request('cp-entry', { containerIps: { range: { first: '192.168.1.171', last: '192.168.1.172' } } });
+    await stack.registerLabTenant('cp', body);
     await entry.sendMessage(Buffer.from(JSON.stringify({ tenantId: 'cp', ...body })).toString('base64'));
     await recover();
     const doc = await waitForEnd('cp', 'cp-entry');

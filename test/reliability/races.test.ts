@@ -291,6 +291,7 @@ describe('races', () => {
     });
     const entry = stack.queues().getQueueClient('attach-requests');
     await entry.createIfNotExists();
+    await stack.registerLabTenant('dup', body);
     const answers = await Promise.all([
       submit('dup', body, one),
       submit('dup', body, two),

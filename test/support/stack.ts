@@ -5,6 +5,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 
 import { startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite';
+import { labRegistry } from './labRegistry';
 import { emulatorRequest, startTestNetworkController } from './ncEmulator';
 import { callApi, runnerEnvironment, type RunnerProcess, startRunnerProcess } from './runnerProcess';
 import { testCa } from './tls';
@@ -31,6 +32,11 @@ export interface StackOptions {
   runDurationInMs?: number;
   /** How long `waitForEnd` waits unless told otherwise. */
   waitForEndTimeoutInMs?: number;
+  /**
+   * Registers each tenant a submit or entry-queue message names, for what it names (see labRegistry). Default on;
+   * tests of the tenant boundary turn it off and register tenants through the admin API.
+   */
+  labTenants?: boolean;
 }
 
 export interface ApiResponse {
@@ -67,6 +73,7 @@ export async function startStack(options: StackOptions = {}) {
     ...(typeof options.env === 'function' ? options.env(ncAddress) : options.env),
   };
   const defaultHeaders = options.defaultHeaders ?? {};
+  const lab = options.labTenants === false ? undefined : labRegistry(azurite.connectionString, env.TENANT_TABLE_NAME);
   const output: string[] = [];
   let runner: RunnerProcess | undefined;
 
@@ -110,6 +117,8 @@ export async function startStack(options: StackOptions = {}) {
       return runner?.alive ?? false;
     },
     async api(method: string, path: string, body?: unknown, headers = defaultHeaders): Promise<ApiResponse> {
+      const submit = method === 'POST' ? /^\/tenants\/([^/?]+)\/attachments\/?$/.exec(path) : null;
+      if (submit && lab) await lab.ensure(decodeURIComponent(submit[1] ?? ''), body);
       const { json, ...response } = await callApi(apiUrl(), method, path, body, headers);
       return { ...response, body: json ?? {} };
     },
@@ -159,6 +168,8 @@ export async function startStack(options: StackOptions = {}) {
     async sendToQueue(queueName: string, message: unknown, encode = true) {
       const queue = queues.getQueueClient(queueName);
       await queue.createIfNotExists();
+      if (queueName === 'attach-requests' && lab && typeof message === 'object' && message !== null)
+        await lab.ensure((message as { tenantId?: unknown }).tenantId, message);
       const text = typeof message === 'string' ? message : JSON.stringify(message);
       await queue.sendMessage(encode ? base64(text) : text);
     },

@@ -8,6 +8,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 
 import { startArmEmulator } from '../../../dev/arm/startArmEmulator';
 import { connectionStringFor, type RunningAzurite, startAzurite } from '../../../dev/azurite';
+import { labRegistry } from '../../support/labRegistry';
 import { emulatorRequest, startTestNetworkController } from '../../support/ncEmulator';
 import { callApi, runnerEnvironment, startRunnerProcess } from '../../support/runnerProcess';
 import { testCa } from '../../support/tls';
@@ -108,6 +109,8 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
     ...options.env,
   };
 
+  const lab = labRegistry(directConnectionString, env.TENANT_TABLE_NAME);
+
   /** Every line every runner printed, prefixed with its name. */
   const output: string[] = [];
   const runners: RunnerHandle[] = [];
@@ -157,9 +160,12 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
   /** A call to the API of a live runner; waits (briefly) for one while runners are being restarted. */
   async function api(method: string, path: string, body?: unknown, via?: RunnerHandle): Promise<ApiAnswer> {
     const deadline = Date.now() + 30_000;
+    const submit = method === 'POST' ? /^\/tenants\/([^/?]+)\/attachments\/?$/.exec(path) : null;
     for (;;) {
       const runner = via ?? liveRunner();
       try {
+        // These tests are about failures, not the tenant boundary: each tenant may use what its requests name.
+        if (submit) await lab.ensure(decodeURIComponent(submit[1] ?? ''), body);
         if (!runner) throw new Error('no live runner');
         const response = await callApi(runner.apiUrl, method, path, body);
         // Keeps a body that is not JSON visible in the assertions and errors that print it.
@@ -187,6 +193,8 @@ export async function startReliabilityStack(options: ReliabilityStackOptions = {
     startRunner,
     liveRunner,
     api,
+    /** Registers a tenant for what a request names, as `api` does for HTTP submits (for entry-queue messages). */
+    registerLabTenant: (tenantId: string, request: unknown) => lab.ensure(tenantId, request),
     ncAdmin: (method: string, path: string, body?: unknown) =>
       emulatorRequest(`${nc.origin}${path}`, method, body, { failOnErrorStatus: true }),
     armAdmin: (method: string, path: string, body?: unknown) =>

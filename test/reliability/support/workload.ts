@@ -197,6 +197,7 @@ export async function submitAll(stack: ReliabilityStack, plan: readonly PlannedA
   await Promise.all(
     plan.map(async (item) => {
       if (item.via === 'queue') {
+        await stack.registerLabTenant(item.tenantId, item.request);
         const text = JSON.stringify({ schemaVersion: 1, tenantId: item.tenantId, ...item.request });
         await entry.sendMessage(Buffer.from(text).toString('base64'));
         return;
