@@ -11,8 +11,8 @@ import {
   parseCidr,
   parseIPv4,
 } from './ipv4';
-import { ACCESS_CONTROL_LISTS, formatRef, NETWORK_INTERFACES, parseRef, refKey } from './refs';
-import { addressKey, type ResourceStore } from './store';
+import { ACCESS_CONTROL_LISTS, formatRef, NETWORK_INTERFACES, networkKey, parseRef, refKey } from './refs';
+import { networkAddressKey, type ResourceStore } from './store';
 import { type IpConfiguration, isObject, type JsonObject, type NetworkInterface, type Resource } from './types';
 
 /** A synchronous PUT rejection; the caller picks the HTTP status (400, or 500 when configured). */
@@ -139,8 +139,12 @@ interface PendingDynamic {
   desired: DesiredIpConfiguration;
   cidr: Cidr | undefined;
   subnetRef: string;
+  network: string;
   previousAddress: string | undefined;
 }
+
+/** Who holds an address in a network's address space (network = `networkKey` of a subnet ref). */
+type HolderLookup = (network: string, address: string) => string | undefined;
 
 /** Validates one PUT of `/networkInterfaces/{nicId}` against the current store; throws NicValidationError. */
 export function validateNicPut(
@@ -190,10 +194,12 @@ function validateIpConfigurations(
     (existing?.properties.ipConfigurations ?? []).map((ipc) => [ipc.resourceId.toLowerCase(), ipc]),
   );
   const seenIds = new Set<string>();
-  // address key -> resourceRef of the ipConfiguration in this body that claims it
+  // "network address" -> resourceRef of the ipConfiguration in this body that claims it. Addresses are unique per
+  // virtual network only (HNV gives each its own address space), so every lookup names the network.
   const claimed = new Map<string, string>();
-  const holderOf = (address: string): string | undefined =>
-    claimed.get(addressKey(address)) ?? store.addressHolders(address).find((ref) => !refKey(ref).startsWith(ownPrefix));
+  const holderOf: HolderLookup = (network, address) =>
+    claimed.get(networkAddressKey(network, address)) ??
+    store.addressHolders(network, address).find((ref) => !refKey(ref).startsWith(ownPrefix));
   const dynamics: PendingDynamic[] = [];
 
   const result = raw.map((item: unknown, index): DesiredIpConfiguration => {
@@ -241,6 +247,7 @@ function validateIpConfigurations(
       fail('SubnetIsRequired', `ipConfiguration '${resourceId}' needs a subnet reference.`, subnetTarget);
     const subnet = resolveReference(store, properties.subnet, 'subnet', subnetTarget);
     properties.subnet = { resourceRef: subnet.ref };
+    const network = networkKey(subnet.ref);
     if (!isMissing(properties.accessControlList)) {
       const acl = resolveReference(
         store,
@@ -262,7 +269,7 @@ function validateIpConfigurations(
     const addressTarget = `${target}.properties.privateIPAddress`;
     if (method === 'Dynamic') {
       const previousAddress = previous?.properties.privateIPAddress;
-      dynamics.push({ desired, cidr, subnetRef: subnet.ref, previousAddress });
+      dynamics.push({ desired, cidr, subnetRef: subnet.ref, network, previousAddress });
       return desired;
     }
     if (isMissing(address)) {
@@ -279,7 +286,7 @@ function validateIpConfigurations(
     }
     if (method === 'Unmanaged') return desired;
     checkStaticAddress(address, ip, cidr, subnet.resource, addressTarget);
-    const holder = holderOf(address);
+    const holder = holderOf(network, address);
     if (holder !== undefined) {
       fail(
         'PrivateIPAddressInUse',
@@ -287,7 +294,7 @@ function validateIpConfigurations(
         addressTarget,
       );
     }
-    claimed.set(addressKey(address), ipcRef);
+    claimed.set(networkAddressKey(network, address), ipcRef);
     return desired;
   });
 
@@ -296,7 +303,7 @@ function validateIpConfigurations(
     const ipcRef = `${nicRef}/ipConfigurations/${pending.desired.resourceId}`;
     const address = allocate(pending, holderOf);
     pending.desired.properties.privateIPAddress = address;
-    claimed.set(addressKey(address), ipcRef);
+    claimed.set(networkAddressKey(pending.network, address), ipcRef);
   }
   return result;
 }
@@ -330,16 +337,16 @@ function checkStaticAddress(
   }
 }
 
-function allocate(pending: PendingDynamic, holderOf: (address: string) => string | undefined): string {
-  const { cidr, previousAddress } = pending;
+function allocate(pending: PendingDynamic, holderOf: HolderLookup): string {
+  const { cidr, network, previousAddress } = pending;
   if (cidr === undefined) fail('SubnetIsFull', `Subnet '${pending.subnetRef}' has no usable address prefix.`);
   const previousIp = typeof previousAddress === 'string' ? parseIPv4(previousAddress) : undefined;
   if (previousIp !== undefined && cidrContains(cidr, previousIp) && !isReserved(cidr, previousIp)) {
-    if (holderOf(formatIPv4(previousIp)) === undefined) return formatIPv4(previousIp);
+    if (holderOf(network, formatIPv4(previousIp)) === undefined) return formatIPv4(previousIp);
   }
   for (let ip = firstAssignable(cidr); ip <= lastAssignable(cidr); ip++) {
     const candidate = formatIPv4(ip);
-    if (holderOf(candidate) === undefined) return candidate;
+    if (holderOf(network, candidate) === undefined) return candidate;
   }
   fail(
     'SubnetIsFull',
