@@ -175,8 +175,45 @@ export function validateNicPut(
     ...(tags === undefined ? {} : { tags }),
     ...(resourceMetadata === undefined ? {} : { resourceMetadata }),
     properties,
-    ipConfigurations: validateIpConfigurations(ipConfigurations, nicId, existing, store),
+    ipConfigurations: validateIpConfigurations(ipConfigurations, nicId, existing, store, {
+      multitenant: properties.isMultitenantStack === true,
+    }),
   };
+}
+
+/**
+ * The code a NIC PUT gets when its ipConfigurations sit on subnets of more than one virtual network. What a real
+ * controller answers is not known: [MS-NCNBI]'s error table (§3.1.5.35) has no code for it, so this one is modelled
+ * on the spec's code for the same rule on load balancers, `BackendIPConfigurationsDontUseSameVnet`.
+ */
+const MIXED_VIRTUAL_NETWORKS_CODE = 'IPConfigurationsDontUseSameVnet';
+
+interface SubnetUse {
+  network: string;
+  subnetRef: string;
+  resourceId: string;
+}
+
+/**
+ * A NIC lives in one virtual network. [MS-NCNBI] §3.1.5.11 implies it: its `isMultitenantStack` property is what lets
+ * a NIC be part of several virtual networks, and it is false by default. The spec states no validation rule, error
+ * code or message for it; Azure states the rule for its NICs outright. So the emulator refuses a NIC whose
+ * ipConfigurations reference subnets of two networks unless isMultitenantStack is true.
+ */
+function checkOneVirtualNetwork(
+  first: SubnetUse | undefined,
+  current: SubnetUse,
+  nicRef: string,
+  target: string,
+): void {
+  if (first === undefined || first.network === current.network) return;
+  fail(
+    MIXED_VIRTUAL_NETWORKS_CODE,
+    `The ipConfigurations of network interface '${nicRef}' must all be in one virtual network: '${first.resourceId}' ` +
+      `is on subnet '${first.subnetRef}' but '${current.resourceId}' is on subnet '${current.subnetRef}'. ` +
+      'Only a network interface with isMultitenantStack true may be part of several virtual networks.',
+    target,
+  );
 }
 
 function validateIpConfigurations(
@@ -184,6 +221,7 @@ function validateIpConfigurations(
   nicId: string,
   existing: NetworkInterface | undefined,
   store: ResourceStore,
+  options: { multitenant: boolean },
 ): DesiredIpConfiguration[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw))
@@ -201,6 +239,7 @@ function validateIpConfigurations(
     claimed.get(networkAddressKey(network, address)) ??
     store.addressHolders(network, address).find((ref) => !refKey(ref).startsWith(ownPrefix));
   const dynamics: PendingDynamic[] = [];
+  let firstSubnet: SubnetUse | undefined;
 
   const result = raw.map((item: unknown, index): DesiredIpConfiguration => {
     const target = `properties.ipConfigurations[${index}]`;
@@ -248,6 +287,11 @@ function validateIpConfigurations(
     const subnet = resolveReference(store, properties.subnet, 'subnet', subnetTarget);
     properties.subnet = { resourceRef: subnet.ref };
     const network = networkKey(subnet.ref);
+    if (!options.multitenant) {
+      const use = { network, subnetRef: subnet.ref, resourceId };
+      checkOneVirtualNetwork(firstSubnet, use, nicRef, subnetTarget);
+      firstSubnet ??= use;
+    }
     if (!isMissing(properties.accessControlList)) {
       const acl = resolveReference(
         store,

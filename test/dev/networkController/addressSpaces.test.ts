@@ -13,6 +13,8 @@ import {
 /** A tenant network loaded raw, reusing VNet1's prefixes, so these tests do not depend on the seed's VNet2. */
 const VNET3_SUBNET1 = '/virtualNetworks/VNet3/subnets/Subnet1';
 const VNET1_SUBNET1 = '/virtualNetworks/VNet1/subnets/Subnet1';
+const VNET1_SUBNET2 = '/virtualNetworks/VNet1/subnets/Subnet2';
+const MIXED = 'IPConfigurationsDontUseSameVnet';
 
 function newNic(name: string, ...ipConfigurations: IpConfigurationInput[]): Record<string, unknown> {
   return {
@@ -101,5 +103,111 @@ describe('NC emulator: every virtual network is its own address space', () => {
     const vnet3 = await put('Dyn3_Net0', newNic('Dyn3_Net0', dynamicOn('d', VNET3_SUBNET1)));
     expect(vnet3.status).toBe(201);
     expect(vnet3.body.properties.ipConfigurations[0]?.properties.privateIPAddress).toBe('192.168.1.2');
+  });
+
+  describe('a NIC sits in one virtual network', () => {
+    it('refuses a new NIC with ipConfigurations on VNet1 and VNet3, in the controller error shape', async () => {
+      const res = await put(
+        'Straddle_Net0',
+        newNic(
+          'Straddle_Net0',
+          onSubnet('a', '192.168.1.50', VNET1_SUBNET1),
+          onSubnet('b', '192.168.1.51', VNET3_SUBNET1),
+        ),
+      );
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toEqual({
+        error: {
+          code: MIXED,
+          message: expect.stringContaining(VNET3_SUBNET1) as unknown,
+          target: 'properties.ipConfigurations[1].properties.subnet',
+        },
+      });
+      expect(res.body.error.message).toContain(VNET1_SUBNET1);
+      expect((await h.api('GET', '/networkInterfaces/Straddle_Net0')).status).toBe(404);
+    });
+
+    it('refuses adding a VNet3 ipConfiguration to a VNet1 NIC, by NIC PUT and by child PUT, and changes nothing', async () => {
+      const before = (await h.api<NicBody>('GET', '/networkInterfaces/ContainerHostVM1_Net0')).body;
+      const body = {
+        ...before,
+        properties: {
+          ...before.properties,
+          ipConfigurations: [...before.properties.ipConfigurations, onSubnet('b', '192.168.1.51', VNET3_SUBNET1)],
+        },
+      };
+      const whole = await put('ContainerHostVM1_Net0', body);
+      expect(whole.status).toBe(400);
+      expect(whole.body.error.code).toBe(MIXED);
+      const child = await h.api<ErrorBody>('PUT', '/networkInterfaces/ContainerHostVM1_Net0/ipConfigurations/b', {
+        body: onSubnet('b', '192.168.1.51', VNET3_SUBNET1),
+      });
+      expect(child.status).toBe(400);
+      expect(child.body.error.code).toBe(MIXED);
+      const after = (await h.api<NicBody>('GET', '/networkInterfaces/ContainerHostVM1_Net0')).body;
+      expect(after.etag).toBe(before.etag);
+      expect(after.properties.ipConfigurations.map((c) => c.resourceId)).toEqual(['ContainerHostVM1_IP0']);
+    });
+
+    it('answers 500 instead when validationStatus is 500', async () => {
+      await h.request('PUT', '/_emulator/settings', { body: { validationStatus: 500 } });
+      const res = await put(
+        'Straddle_Net0',
+        newNic('Straddle_Net0', onSubnet('a', '192.168.1.50', VNET1_SUBNET1), dynamicOn('b', VNET3_SUBNET1)),
+      );
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe(MIXED);
+    });
+
+    it('accepts two subnets of one virtual network, however the refs are cased', async () => {
+      const res = await put(
+        'TwoSubnets_Net0',
+        newNic(
+          'TwoSubnets_Net0',
+          onSubnet('a', '192.168.1.50', VNET1_SUBNET1),
+          onSubnet('b', '192.168.2.50', VNET1_SUBNET2.toUpperCase()),
+        ),
+      );
+      expect(res.status).toBe(201);
+    });
+
+    it('accepts several virtual networks on a NIC with isMultitenantStack true ([MS-NCNBI] §3.1.5.11)', async () => {
+      const multitenant = (name: string, ...ipConfigurations: IpConfigurationInput[]): unknown => {
+        const body = newNic(name, ...ipConfigurations) as { properties: Record<string, unknown> };
+        body.properties.isMultitenantStack = true;
+        return body;
+      };
+      const first = await put(
+        'Multi_Net0',
+        multitenant(
+          'Multi_Net0',
+          onSubnet('a', '192.168.1.9', VNET3_SUBNET1),
+          onSubnet('b', '192.168.1.50', VNET1_SUBNET1),
+        ),
+      );
+      expect(first.status).toBe(201);
+      // Each address is still checked within its own network: .50 is taken on VNet1 only, .9 on both.
+      const second = await put(
+        'Multi_Net1',
+        multitenant(
+          'Multi_Net1',
+          onSubnet('a', '192.168.1.50', VNET3_SUBNET1),
+          onSubnet('b', '192.168.1.51', VNET1_SUBNET1),
+        ),
+      );
+      expect(second.status).toBe(201);
+      const clash = await put(
+        'Multi_Net2',
+        multitenant(
+          'Multi_Net2',
+          onSubnet('a', '192.168.1.52', VNET1_SUBNET1),
+          onSubnet('b', '192.168.1.9', VNET3_SUBNET1),
+        ),
+      );
+      expect(clash.status).toBe(400);
+      expect(clash.body.error.code).toBe('PrivateIPAddressInUse');
+      expect(clash.body.error.message).toContain('/networkInterfaces/Multi_Net0/ipConfigurations/a');
+    });
   });
 });
