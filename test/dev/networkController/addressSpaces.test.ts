@@ -10,10 +10,11 @@ import {
   staticIpConfiguration,
 } from './harness';
 
-/** A tenant network loaded raw, reusing VNet1's prefixes, so these tests do not depend on the seed's VNet2. */
+/** VNet3 is loaded raw and reuses VNet1's prefixes; the last block uses the seed's VNet2, which does too. */
 const VNET3_SUBNET1 = '/virtualNetworks/VNet3/subnets/Subnet1';
 const VNET1_SUBNET1 = '/virtualNetworks/VNet1/subnets/Subnet1';
 const VNET1_SUBNET2 = '/virtualNetworks/VNet1/subnets/Subnet2';
+const VNET2_SUBNET1 = '/virtualNetworks/VNet2/subnets/Subnet1';
 const MIXED = 'IPConfigurationsDontUseSameVnet';
 
 function newNic(name: string, ...ipConfigurations: IpConfigurationInput[]): Record<string, unknown> {
@@ -208,6 +209,61 @@ describe('NC emulator: every virtual network is its own address space', () => {
       expect(clash.status).toBe(400);
       expect(clash.body.error.code).toBe('PrivateIPAddressInUse');
       expect(clash.body.error.message).toContain('/networkInterfaces/Multi_Net0/ipConfigurations/a');
+    });
+  });
+
+  describe("the seed's two tenants: VNet1 (contoso) and VNet2 (fabrikam) both use 192.168.1.0/24", () => {
+    it('accepts the same new address on a VNet1 NIC and on a VNet2 NIC', async () => {
+      const onVnet1 = await put(
+        'Contoso_Net9',
+        newNic('Contoso_Net9', onSubnet('ip0', '192.168.1.101', VNET1_SUBNET1)),
+      );
+      expect(onVnet1.status).toBe(201);
+      const onVnet2 = await put(
+        'Fabrikam_Net9',
+        newNic('Fabrikam_Net9', onSubnet('ip0', '192.168.1.101', VNET2_SUBNET1)),
+      );
+      expect(onVnet2.status).toBe(201);
+      // 192.168.1.10 is ContainerHostVM2's on VNet1, and free on VNet2.
+      expect(
+        (await put('Fabrikam_Net8', newNic('Fabrikam_Net8', onSubnet('ip0', '192.168.1.10', VNET2_SUBNET1)))).status,
+      ).toBe(201);
+    });
+
+    it('takes the seed NICs that share 192.168.1.9 back unchanged', async () => {
+      for (const name of ['ContainerHostVM1_Net0', 'FabrikamVM1_Net0']) {
+        const nic = (await h.api<NicBody>('GET', `/networkInterfaces/${name}`)).body;
+        expect((await put(name, nic)).status, name).toBe(200);
+      }
+    });
+
+    it('refuses an address within VNet2 with PrivateIPAddressInUse naming the VNet2 holder', async () => {
+      const res = await put('Fabrikam_Net9', newNic('Fabrikam_Net9', onSubnet('ip0', '192.168.1.9', VNET2_SUBNET1)));
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('PrivateIPAddressInUse');
+      expect(res.body.error.message).toContain('/networkInterfaces/FabrikamVM1_Net0/ipConfigurations/FabrikamVM1_IP0');
+      const again = await put('Contoso_Net9', newNic('Contoso_Net9', onSubnet('ip0', '192.168.1.9', VNET1_SUBNET1)));
+      expect(again.body.error.code).toBe('PrivateIPAddressInUse');
+      expect(again.body.error.message).toContain('/networkInterfaces/ContainerHostVM1_Net0/ipConfigurations/');
+    });
+
+    it(`refuses a NIC PUT mixing VNet1 and VNet2 subnets with ${MIXED}`, async () => {
+      const fabrikam = (await h.api<NicBody>('GET', '/networkInterfaces/FabrikamVM1_Net0')).body;
+      const res = await put('FabrikamVM1_Net0', {
+        ...fabrikam,
+        properties: {
+          ...fabrikam.properties,
+          ipConfigurations: [
+            ...fabrikam.properties.ipConfigurations,
+            onSubnet('IP_192_168_1_101', '192.168.1.101', VNET1_SUBNET1),
+          ],
+        },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe(MIXED);
+      expect(res.body.error.message).toContain(VNET2_SUBNET1);
+      expect(res.body.error.message).toContain(VNET1_SUBNET1);
+      expect((await h.api<NicBody>('GET', '/networkInterfaces/FabrikamVM1_Net0')).body.etag).toBe(fabrikam.etag);
     });
   });
 });

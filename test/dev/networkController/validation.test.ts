@@ -98,7 +98,7 @@ const CASES: Case[] = [
     name: 'an ipConfiguration on a subnet of another virtual network',
     code: 'IPConfigurationsDontUseSameVnet',
     mutate: (_n, added) => {
-      added.properties.privateIPAddress = '10.20.1.50';
+      added.properties.privateIPAddress = '192.168.1.50';
       added.properties.subnet = { resourceRef: '/virtualNetworks/VNet2/subnets/Subnet1' };
       delete added.properties.accessControlList;
     },
