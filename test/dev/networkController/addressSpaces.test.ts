@@ -5,9 +5,12 @@ import {
   type Harness,
   type HttpResult,
   type IpConfigurationInput,
+  type ListBody,
   type NicBody,
   startHarness,
   staticIpConfiguration,
+  type SubnetBody,
+  type VirtualNetworkBody,
 } from './harness';
 
 /** VNet3 is loaded raw and reuses VNet1's prefixes; the last block uses the seed's VNet2, which does too. */
@@ -264,6 +267,104 @@ describe('NC emulator: every virtual network is its own address space', () => {
       expect(res.body.error.message).toContain(VNET2_SUBNET1);
       expect(res.body.error.message).toContain(VNET1_SUBNET1);
       expect((await h.api<NicBody>('GET', '/networkInterfaces/FabrikamVM1_Net0')).body.etag).toBe(fabrikam.etag);
+    });
+  });
+
+  describe('subnet back-references (read-only properties.ipConfigurations)', () => {
+    const FABRIKAM = '/networkInterfaces/FabrikamVM1_Net0';
+    const refs = async (subnet: string): Promise<string[]> => {
+      const res = await h.api<SubnetBody>('GET', subnet);
+      expect(res.status).toBe(200);
+      return res.body.properties.ipConfigurations.map((r) => r.resourceRef);
+    };
+    const SEED_VNET1_SUBNET1 = [
+      '/networkInterfaces/ContainerHostVM1_Net0/ipConfigurations/ContainerHostVM1_IP0',
+      '/networkInterfaces/ContainerHostVM2_Net0/ipConfigurations/ContainerHostVM2_IP0',
+    ];
+
+    it('list exactly the configurations on each subnet, before and after a PUT that adds one', async () => {
+      expect(await refs(VNET2_SUBNET1)).toEqual([`${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0`]);
+      expect(await refs(VNET1_SUBNET1)).toEqual(SEED_VNET1_SUBNET1);
+      expect(await refs(VNET1_SUBNET2)).toEqual(['/networkInterfaces/TenantVM3_Net0/ipConfigurations/TenantVM3_IP0']);
+
+      const nic = (await h.api<NicBody>('GET', FABRIKAM)).body;
+      const res = await put('FabrikamVM1_Net0', {
+        ...nic,
+        properties: {
+          ...nic.properties,
+          // A ref spelled in another case still names VNet2/Subnet1.
+          ipConfigurations: [
+            ...nic.properties.ipConfigurations,
+            onSubnet('IP_192_168_1_101', '192.168.1.101', VNET2_SUBNET1.toLowerCase()),
+          ],
+        },
+      });
+      expect(res.status).toBe(200);
+      const added = [`${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0`, `${FABRIKAM}/ipConfigurations/IP_192_168_1_101`];
+      // Already while the NIC is Updating, and the same once it has settled.
+      expect(await refs(VNET2_SUBNET1)).toEqual(added);
+      await h.waitForOperation(res.headers['azure-asyncoperation'] ?? '');
+      expect(await refs(VNET2_SUBNET1)).toEqual(added);
+      // The same address's holders on VNet1 are untouched, and so is the other tenant's subnet.
+      expect(await refs(VNET1_SUBNET1)).toEqual(SEED_VNET1_SUBNET1);
+      // The subnet list and the virtual network's embedded subnets say the same.
+      const listed = await h.api<ListBody<SubnetBody>>('GET', '/virtualNetworks/VNet2/subnets');
+      expect(listed.body.value.map((sub) => sub.properties.ipConfigurations.map((r) => r.resourceRef))).toEqual([
+        added,
+      ]);
+      const vnet = await h.api<VirtualNetworkBody>('GET', '/virtualNetworks/VNet2');
+      expect(vnet.body.properties.subnets[0]?.properties.ipConfigurations).toEqual(
+        added.map((resourceRef) => ({ resourceRef })),
+      );
+    });
+
+    it('follow an ipConfiguration that moves to another subnet of the same virtual network', async () => {
+      const nic = (await h.api<NicBody>('GET', '/networkInterfaces/ContainerHostVM2_Net0')).body;
+      const res = await put('ContainerHostVM2_Net0', {
+        ...nic,
+        properties: {
+          ...nic.properties,
+          ipConfigurations: [onSubnet('ContainerHostVM2_IP0', '192.168.2.10', VNET1_SUBNET2)],
+        },
+      });
+      expect(res.status).toBe(200);
+      expect(await refs(VNET1_SUBNET1)).toEqual([SEED_VNET1_SUBNET1[0]]);
+      expect(await refs(VNET1_SUBNET2)).toEqual([
+        '/networkInterfaces/TenantVM3_Net0/ipConfigurations/TenantVM3_IP0',
+        '/networkInterfaces/ContainerHostVM2_Net0/ipConfigurations/ContainerHostVM2_IP0',
+      ]);
+    });
+
+    it('drop an ipConfiguration once it is deleted, and all of a NIC once the NIC is deleted', async () => {
+      const created = await put(
+        'Fabrikam_Net9',
+        newNic(
+          'Fabrikam_Net9',
+          onSubnet('a', '192.168.1.101', VNET2_SUBNET1),
+          onSubnet('b', '192.168.1.102', VNET2_SUBNET1),
+        ),
+      );
+      expect(created.status).toBe(201);
+      await h.waitForOperation(created.headers['azure-asyncoperation'] ?? '');
+      expect(await refs(VNET2_SUBNET1)).toEqual([
+        `${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0`,
+        '/networkInterfaces/Fabrikam_Net9/ipConfigurations/a',
+        '/networkInterfaces/Fabrikam_Net9/ipConfigurations/b',
+      ]);
+
+      const child = await h.api('DELETE', '/networkInterfaces/Fabrikam_Net9/ipConfigurations/a');
+      expect(child.status).toBe(202);
+      await h.waitForOperation(child.headers['azure-asyncoperation'] ?? '');
+      expect(await refs(VNET2_SUBNET1)).toEqual([
+        `${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0`,
+        '/networkInterfaces/Fabrikam_Net9/ipConfigurations/b',
+      ]);
+
+      const whole = await h.api('DELETE', '/networkInterfaces/Fabrikam_Net9');
+      expect(whole.status).toBe(202);
+      await h.waitForOperation(whole.headers['azure-asyncoperation'] ?? '');
+      expect(await refs(VNET2_SUBNET1)).toEqual([`${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0`]);
+      expect(await refs(VNET1_SUBNET1)).toEqual(SEED_VNET1_SUBNET1);
     });
   });
 });
