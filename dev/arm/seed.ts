@@ -57,7 +57,8 @@ function containerHost(name: string, index: number): SimulatedWindowsMachine {
 /**
  * The lab: Hyper-V host HV01 and its container host VM ContainerHostVM1 (the README scenario), a second VM
  * ContainerHostVM2 whose plugin key already holds agent settings from an earlier manual install (step 3 must keep
- * them), and a Disconnected host HV02.
+ * them), a Disconnected host HV02, and FabrikamVM1, the second tenant's container host VM (its NIC
+ * FabrikamVM1_Net0 is on VNet2 in the Network Controller emulator's seed), set up like ContainerHostVM1.
  */
 export function seedMachines(): SimulatedWindowsMachine[] {
   const vm2 = containerHost('ContainerHostVM2', 4);
@@ -71,5 +72,6 @@ export function seedMachines(): SimulatedWindowsMachine[] {
     containerHost('ContainerHostVM1', 2),
     hyperVHost('HV02', 3, 'Disconnected'),
     vm2,
+    containerHost('FabrikamVM1', 5),
   ];
 }

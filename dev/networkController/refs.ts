@@ -50,6 +50,15 @@ export function refKey(ref: string): string {
   return (parsed === undefined ? ref : formatRef(parsed.collection, parsed.id, parsed.childId)).toLowerCase();
 }
 
+/**
+ * The address space a subnet belongs to, as a ref key: its parent network (`/virtualnetworks/vnet1`, or a logical
+ * network). Hyper-V Network Virtualization isolates each virtual network, so addresses are unique only within one.
+ */
+export function networkKey(subnetRef: string): string {
+  const parsed = parseRef(subnetRef);
+  return parsed === undefined ? refKey(subnetRef) : refKey(formatRef(parsed.collection, parsed.id));
+}
+
 export const NETWORK_INTERFACES = COLLECTIONS[0] as CollectionInfo;
 export const VIRTUAL_NETWORKS = COLLECTIONS[1] as CollectionInfo;
 export const ACCESS_CONTROL_LISTS = COLLECTIONS[2] as CollectionInfo;

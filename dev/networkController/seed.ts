@@ -4,9 +4,11 @@ import type { ResourceStore } from './store';
 import type { ConfigurationState, JsonObject } from './types';
 
 /**
- * The README scenario: a tenant vNet with an AllowAll ACL and a container host VM whose NIC holds 192.168.1.9,
- * plus neighbours (another container host, a VM on a second subnet, a second tenant) so IP clashes and
- * cross-tenant lookups have something to hit. Other code relies on these exact names.
+ * The README scenario: contoso's VNet1 with an AllowAll ACL and a container host VM whose NIC holds 192.168.1.9,
+ * plus neighbours (another container host, a VM on a second subnet) so IP clashes have something to hit. A second
+ * tenant, fabrikam, has VNet2, which reuses VNet1's prefixes (HNV gives every virtual network its own address
+ * space): its FabrikamVM1_Net0 holds 192.168.1.9 too, so every address question must name its virtual network.
+ * Other code relies on these exact names.
  */
 export const SEED = {
   acl: '/accessControlLists/AllowAll',
@@ -17,6 +19,9 @@ export const SEED = {
   vnet2Subnet1: '/virtualNetworks/VNet2/subnets/Subnet1',
   containerHostNic: '/networkInterfaces/ContainerHostVM1_Net0',
   containerHostIp: '192.168.1.9',
+  fabrikamNic: '/networkInterfaces/FabrikamVM1_Net0',
+  /** The same address as containerHostIp, on VNet2/Subnet1. */
+  fabrikamIp: '192.168.1.9',
 } as const;
 
 function healthy(instanceId: string): ConfigurationState {
@@ -87,7 +92,7 @@ const NICS: readonly SeedNic[] = [
     vm: 'FabrikamVM1',
     ipConfiguration: 'FabrikamVM1_IP0',
     mac: '00155D380201',
-    address: '10.20.1.9',
+    address: SEED.fabrikamIp,
     subnet: SEED.vnet2Subnet1,
   },
 ];
@@ -182,9 +187,10 @@ export function seedScenario(store: ResourceStore): void {
     withHealth({
       resourceId: 'VNet2',
       properties: {
-        addressSpace: { addressPrefixes: ['10.20.0.0/16'] },
+        // The same prefixes as VNet1: another tenant's address space.
+        addressSpace: { addressPrefixes: ['192.168.0.0/16'] },
         logicalNetwork: { resourceRef: '/logicalNetworks/HNVPA' },
-        subnets: [{ resourceId: 'Subnet1', properties: { addressPrefix: '10.20.1.0/24' } }],
+        subnets: [{ resourceId: 'Subnet1', properties: { addressPrefix: '192.168.1.0/24' } }],
       },
     }),
   );

@@ -3,6 +3,7 @@ import {
   ACCESS_CONTROL_LISTS,
   type CollectionInfo,
   NETWORK_INTERFACES,
+  networkKey,
   parseRef,
   refKey,
   VIRTUAL_NETWORKS,
@@ -34,9 +35,14 @@ class RefIndex {
   }
 }
 
-export function addressKey(address: string): string {
+function addressKey(address: string): string {
   const parsed = parseIPv4(address);
   return parsed === undefined ? address.trim().toLowerCase() : formatIPv4(parsed);
+}
+
+/** Addresses are indexed per network: the same address on two virtual networks is two different addresses. */
+export function networkAddressKey(network: string, address: string): string {
+  return `${network} ${addressKey(address)}`;
 }
 
 export function childrenOf(resource: Resource, collection: CollectionInfo): Resource[] {
@@ -50,8 +56,8 @@ function refOf(value: unknown): string | undefined {
 
 /**
  * All resources, keyed case-insensitively by collection and id. Child resources live inside their parent's
- * properties, as on the wire. Indexes over NIC ipConfigurations keep IP ownership checks O(1) and let subnet/ACL
- * back-references be rendered on read, so they can never drift from the NICs.
+ * properties, as on the wire. Indexes over NIC ipConfigurations keep IP ownership checks O(1) (per virtual network)
+ * and let subnet/ACL back-references be rendered on read, so they can never drift from the NICs.
  */
 export class ResourceStore {
   private readonly collections = new Map<string, Map<string, Resource>>();
@@ -108,9 +114,9 @@ export class ResourceStore {
     items?.delete(id.toLowerCase());
   }
 
-  /** resourceRefs of every ipConfiguration that holds this address. */
-  addressHolders(address: string): string[] {
-    return this.ipcsByAddress.get(addressKey(address));
+  /** resourceRefs of every ipConfiguration that holds this address on a subnet of the network `networkKey` names. */
+  addressHolders(network: string, address: string): string[] {
+    return this.ipcsByAddress.get(networkAddressKey(network, address));
   }
 
   /** The resource in GET format, back-references included. */
@@ -156,6 +162,9 @@ export class ResourceStore {
     const acl = refOf(ipc.properties.accessControlList);
     if (acl !== undefined) apply(this.ipcsByAcl, refKey(acl));
     const address = ipc.properties.privateIPAddress;
-    if (typeof address === 'string' && address !== '') apply(this.ipcsByAddress, addressKey(address));
+    if (typeof address === 'string' && address !== '') {
+      // ipConfigurations without a subnet (only loadable raw) share one address space of their own.
+      apply(this.ipcsByAddress, networkAddressKey(subnet === undefined ? '' : networkKey(subnet), address));
+    }
   }
 }

@@ -11,8 +11,8 @@ import {
   parseCidr,
   parseIPv4,
 } from './ipv4';
-import { ACCESS_CONTROL_LISTS, formatRef, NETWORK_INTERFACES, parseRef, refKey } from './refs';
-import { addressKey, type ResourceStore } from './store';
+import { ACCESS_CONTROL_LISTS, formatRef, NETWORK_INTERFACES, networkKey, parseRef, refKey } from './refs';
+import { networkAddressKey, type ResourceStore } from './store';
 import { type IpConfiguration, isObject, type JsonObject, type NetworkInterface, type Resource } from './types';
 
 /** A synchronous PUT rejection; the caller picks the HTTP status (400, or 500 when configured). */
@@ -139,8 +139,12 @@ interface PendingDynamic {
   desired: DesiredIpConfiguration;
   cidr: Cidr | undefined;
   subnetRef: string;
+  network: string;
   previousAddress: string | undefined;
 }
+
+/** Who holds an address in a network's address space (network = `networkKey` of a subnet ref). */
+type HolderLookup = (network: string, address: string) => string | undefined;
 
 /** Validates one PUT of `/networkInterfaces/{nicId}` against the current store; throws NicValidationError. */
 export function validateNicPut(
@@ -171,8 +175,45 @@ export function validateNicPut(
     ...(tags === undefined ? {} : { tags }),
     ...(resourceMetadata === undefined ? {} : { resourceMetadata }),
     properties,
-    ipConfigurations: validateIpConfigurations(ipConfigurations, nicId, existing, store),
+    ipConfigurations: validateIpConfigurations(ipConfigurations, nicId, existing, store, {
+      multitenant: properties.isMultitenantStack === true,
+    }),
   };
+}
+
+/**
+ * The code a NIC PUT gets when its ipConfigurations sit on subnets of more than one virtual network. What a real
+ * controller answers is not known: [MS-NCNBI]'s error table (§3.1.5.35) has no code for it, so this one is modelled
+ * on the spec's code for the same rule on load balancers, `BackendIPConfigurationsDontUseSameVnet`.
+ */
+const MIXED_VIRTUAL_NETWORKS_CODE = 'IPConfigurationsDontUseSameVnet';
+
+interface SubnetUse {
+  network: string;
+  subnetRef: string;
+  resourceId: string;
+}
+
+/**
+ * A NIC lives in one virtual network. [MS-NCNBI] §3.1.5.11 implies it: its `isMultitenantStack` property is what lets
+ * a NIC be part of several virtual networks, and it is false by default. The spec states no validation rule, error
+ * code or message for it; Azure states the rule for its NICs outright. So the emulator refuses a NIC whose
+ * ipConfigurations reference subnets of two networks unless isMultitenantStack is true.
+ */
+function checkOneVirtualNetwork(
+  first: SubnetUse | undefined,
+  current: SubnetUse,
+  nicRef: string,
+  target: string,
+): void {
+  if (first === undefined || first.network === current.network) return;
+  fail(
+    MIXED_VIRTUAL_NETWORKS_CODE,
+    `The ipConfigurations of network interface '${nicRef}' must all be in one virtual network: '${first.resourceId}' ` +
+      `is on subnet '${first.subnetRef}' but '${current.resourceId}' is on subnet '${current.subnetRef}'. ` +
+      'Only a network interface with isMultitenantStack true may be part of several virtual networks.',
+    target,
+  );
 }
 
 function validateIpConfigurations(
@@ -180,6 +221,7 @@ function validateIpConfigurations(
   nicId: string,
   existing: NetworkInterface | undefined,
   store: ResourceStore,
+  options: { multitenant: boolean },
 ): DesiredIpConfiguration[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw))
@@ -190,11 +232,14 @@ function validateIpConfigurations(
     (existing?.properties.ipConfigurations ?? []).map((ipc) => [ipc.resourceId.toLowerCase(), ipc]),
   );
   const seenIds = new Set<string>();
-  // address key -> resourceRef of the ipConfiguration in this body that claims it
+  // "network address" -> resourceRef of the ipConfiguration in this body that claims it. Addresses are unique per
+  // virtual network only (HNV gives each its own address space), so every lookup names the network.
   const claimed = new Map<string, string>();
-  const holderOf = (address: string): string | undefined =>
-    claimed.get(addressKey(address)) ?? store.addressHolders(address).find((ref) => !refKey(ref).startsWith(ownPrefix));
+  const holderOf: HolderLookup = (network, address) =>
+    claimed.get(networkAddressKey(network, address)) ??
+    store.addressHolders(network, address).find((ref) => !refKey(ref).startsWith(ownPrefix));
   const dynamics: PendingDynamic[] = [];
+  let firstSubnet: SubnetUse | undefined;
 
   const result = raw.map((item: unknown, index): DesiredIpConfiguration => {
     const target = `properties.ipConfigurations[${index}]`;
@@ -241,6 +286,12 @@ function validateIpConfigurations(
       fail('SubnetIsRequired', `ipConfiguration '${resourceId}' needs a subnet reference.`, subnetTarget);
     const subnet = resolveReference(store, properties.subnet, 'subnet', subnetTarget);
     properties.subnet = { resourceRef: subnet.ref };
+    const network = networkKey(subnet.ref);
+    if (!options.multitenant) {
+      const use = { network, subnetRef: subnet.ref, resourceId };
+      checkOneVirtualNetwork(firstSubnet, use, nicRef, subnetTarget);
+      firstSubnet ??= use;
+    }
     if (!isMissing(properties.accessControlList)) {
       const acl = resolveReference(
         store,
@@ -262,7 +313,7 @@ function validateIpConfigurations(
     const addressTarget = `${target}.properties.privateIPAddress`;
     if (method === 'Dynamic') {
       const previousAddress = previous?.properties.privateIPAddress;
-      dynamics.push({ desired, cidr, subnetRef: subnet.ref, previousAddress });
+      dynamics.push({ desired, cidr, subnetRef: subnet.ref, network, previousAddress });
       return desired;
     }
     if (isMissing(address)) {
@@ -279,7 +330,7 @@ function validateIpConfigurations(
     }
     if (method === 'Unmanaged') return desired;
     checkStaticAddress(address, ip, cidr, subnet.resource, addressTarget);
-    const holder = holderOf(address);
+    const holder = holderOf(network, address);
     if (holder !== undefined) {
       fail(
         'PrivateIPAddressInUse',
@@ -287,7 +338,7 @@ function validateIpConfigurations(
         addressTarget,
       );
     }
-    claimed.set(addressKey(address), ipcRef);
+    claimed.set(networkAddressKey(network, address), ipcRef);
     return desired;
   });
 
@@ -296,7 +347,7 @@ function validateIpConfigurations(
     const ipcRef = `${nicRef}/ipConfigurations/${pending.desired.resourceId}`;
     const address = allocate(pending, holderOf);
     pending.desired.properties.privateIPAddress = address;
-    claimed.set(addressKey(address), ipcRef);
+    claimed.set(networkAddressKey(pending.network, address), ipcRef);
   }
   return result;
 }
@@ -330,16 +381,16 @@ function checkStaticAddress(
   }
 }
 
-function allocate(pending: PendingDynamic, holderOf: (address: string) => string | undefined): string {
-  const { cidr, previousAddress } = pending;
+function allocate(pending: PendingDynamic, holderOf: HolderLookup): string {
+  const { cidr, network, previousAddress } = pending;
   if (cidr === undefined) fail('SubnetIsFull', `Subnet '${pending.subnetRef}' has no usable address prefix.`);
   const previousIp = typeof previousAddress === 'string' ? parseIPv4(previousAddress) : undefined;
   if (previousIp !== undefined && cidrContains(cidr, previousIp) && !isReserved(cidr, previousIp)) {
-    if (holderOf(formatIPv4(previousIp)) === undefined) return formatIPv4(previousIp);
+    if (holderOf(network, formatIPv4(previousIp)) === undefined) return formatIPv4(previousIp);
   }
   for (let ip = firstAssignable(cidr); ip <= lastAssignable(cidr); ip++) {
     const candidate = formatIPv4(ip);
-    if (holderOf(candidate) === undefined) return candidate;
+    if (holderOf(network, candidate) === undefined) return candidate;
   }
   fail(
     'SubnetIsFull',

@@ -57,6 +57,37 @@ describe('ARM emulator: machines', () => {
     expect((await arm.raw('GET', `${HV01}?api-version=2024-07-10`)).status).toBe(200);
   });
 
+  it("serves fabrikam's container host FabrikamVM1 next to the others, set up like ContainerHostVM1", async () => {
+    const path = HV01.replace('HV01', 'FabrikamVM1');
+    const response = await arm.raw('GET', `${path}?${API}`);
+    expect(response.status).toBe(200);
+    const vm1 = (await arm.raw('GET', `${HV01.replace('HV01', 'ContainerHostVM1')}?${API}`)).body as {
+      kind: string;
+      properties: { vmId: string; osSku: string };
+    };
+    expect(response.body).toMatchObject({
+      id: path,
+      name: 'FabrikamVM1',
+      type: 'Microsoft.HybridCompute/machines',
+      location: 'westus2',
+      kind: vm1.kind,
+      properties: {
+        status: 'Connected',
+        agentVersion: '1.45.02800.1640',
+        osSku: vm1.properties.osSku,
+        vmId: '5a1d2b3c-0000-4000-8000-000000000005',
+      },
+    });
+    const fabrikam = await arm.inspect('FabrikamVM1');
+    const contoso = await arm.inspect('ContainerHostVM1');
+    expect(fabrikam.role).toBe('ContainerHostVm');
+    expect(fabrikam.services).toEqual(contoso.services);
+    expect(fabrikam.services.docker?.status).toBe('Running');
+    const networks = (machine: typeof fabrikam) => machine.dockerNetworks.map((n) => [n.name, n.driver]);
+    expect(networks(fabrikam)).toEqual(networks(contoso));
+    expect(fabrikam.registry).toEqual(contoso.registry);
+  });
+
   it.each([
     [
       `/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/sdn-lab/providers/Microsoft.HybridCompute/machines/HV01?${API}`,
@@ -384,6 +415,7 @@ describe('ARM emulator: faults and control', () => {
       ['ContainerHostVM1', 'Connected'],
       ['HV02', 'Disconnected'],
       ['ContainerHostVM2', 'Connected'],
+      ['FabrikamVM1', 'Connected'],
     ]);
     await arm.setMachine('HV01', { status: 'Disconnected' });
     await arm.reset();

@@ -71,17 +71,46 @@ describe('NC emulator: reads of the seed scenario', () => {
     expect(nic.properties.ipConfigurations[0]?.instanceId).toMatch(GUID);
   });
 
-  it('lists all four seed NICs with an empty nextLink, and finds the one holding 192.168.1.9', async () => {
+  it('lists all four seed NICs with an empty nextLink; 192.168.1.9 is held once on VNet1 and once on VNet2', async () => {
     const res = await h.api<ListBody<NicBody>>('GET', '/networkInterfaces');
     expect(res.status).toBe(200);
     expect(res.headers.etag).toBeUndefined();
     expect(res.body.nextLink).toBe('');
     const names = res.body.value.map((n) => n.resourceId).sort();
     expect(names).toEqual(['ContainerHostVM1_Net0', 'ContainerHostVM2_Net0', 'FabrikamVM1_Net0', 'TenantVM3_Net0']);
-    const holder = res.body.value.find((n) =>
-      n.properties.ipConfigurations.some((c) => c.properties.privateIPAddress === '192.168.1.9'),
-    );
-    expect(holder?.resourceId).toBe(SEED_NIC);
+    const holders = res.body.value
+      .flatMap((n) => n.properties.ipConfigurations.map((c) => ({ nic: n.resourceId, ...c.properties })))
+      .filter((c) => c.privateIPAddress === '192.168.1.9')
+      .map((c) => [c.nic, c.subnet?.resourceRef])
+      .sort();
+    expect(holders).toEqual([
+      [SEED_NIC, '/virtualNetworks/VNet1/subnets/Subnet1'],
+      ['FabrikamVM1_Net0', '/virtualNetworks/VNet2/subnets/Subnet1'],
+    ]);
+  });
+
+  it("serves fabrikam's FabrikamVM1_Net0 at 192.168.1.9 on VNet2/Subnet1, which reuses VNet1's prefixes", async () => {
+    const nic = await h.api<NicBody>('GET', '/networkInterfaces/FabrikamVM1_Net0');
+    expect(nic.status).toBe(200);
+    expect(nic.body).toMatchObject({
+      resourceRef: '/networkInterfaces/FabrikamVM1_Net0',
+      tags: { vm: 'FabrikamVM1' },
+      properties: { provisioningState: 'Succeeded', configurationState: { status: 'Success' } },
+    });
+    expect(nic.body.properties.ipConfigurations).toHaveLength(1);
+    expect(nic.body.properties.ipConfigurations[0]).toMatchObject({
+      resourceRef: '/networkInterfaces/FabrikamVM1_Net0/ipConfigurations/FabrikamVM1_IP0',
+      properties: {
+        privateIPAddress: '192.168.1.9',
+        privateIPAllocationMethod: 'Static',
+        subnet: { resourceRef: '/virtualNetworks/VNet2/subnets/Subnet1' },
+      },
+    });
+    const vnet2 = await h.api<VirtualNetworkBody>('GET', '/virtualNetworks/VNet2');
+    expect(vnet2.body.properties.addressSpace).toEqual({ addressPrefixes: ['192.168.0.0/16'] });
+    expect(vnet2.body.properties.subnets.map((s) => [s.resourceRef, s.properties.addressPrefix])).toEqual([
+      ['/virtualNetworks/VNet2/subnets/Subnet1', '192.168.1.0/24'],
+    ]);
   });
 
   it('serves ipConfigurations as a child collection and as single children', async () => {
@@ -130,7 +159,7 @@ describe('NC emulator: reads of the seed scenario', () => {
     });
 
     const vnet2 = await h.api<SubnetBody>('GET', '/virtualNetworks/VNet2/subnets/Subnet1');
-    expect(vnet2.body.properties.addressPrefix).toBe('10.20.1.0/24');
+    expect(vnet2.body.properties.addressPrefix).toBe('192.168.1.0/24');
     expect((await h.api<ListBody<VirtualNetworkBody>>('GET', '/virtualNetworks')).body.value).toHaveLength(2);
 
     const acl = await h.api<AclBody>('GET', '/accessControlLists/AllowAll');

@@ -95,14 +95,14 @@ const CASES: Case[] = [
     message: /ipConfigurations\/new/,
   },
   {
-    name: 'address held by a NIC in another virtual network',
-    code: 'PrivateIPAddressInUse',
+    name: 'an ipConfiguration on a subnet of another virtual network',
+    code: 'IPConfigurationsDontUseSameVnet',
     mutate: (_n, added) => {
-      added.properties.privateIPAddress = '10.20.1.9';
+      added.properties.privateIPAddress = '192.168.1.50';
       added.properties.subnet = { resourceRef: '/virtualNetworks/VNet2/subnets/Subnet1' };
       delete added.properties.accessControlList;
     },
-    message: /FabrikamVM1_Net0/,
+    message: /VNet1\/subnets\/Subnet1.*VNet2\/subnets\/Subnet1/,
   },
   {
     name: 'missing subnet',

@@ -319,6 +319,8 @@ describe('NC emulator: NIC writes', () => {
 
   describe('concurrency', () => {
     it('answers 409 AnotherOperationInProgress with the running operation URI to writes on a busy NIC', async () => {
+      // Eight requests must land while the first operation runs; 40 ms is too short on a loaded machine.
+      await h.request('PUT', '/_emulator/settings', { body: { provisioningDelayInMs: 1500 } });
       const first = await putNic(await nicWith(staticIpConfiguration('a', '192.168.1.101')));
       expect(first.status).toBe(200);
       const url = first.headers['azure-asyncoperation'] ?? '';
