@@ -40,6 +40,13 @@ const tableName = (fallback: string) =>
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'must be a valid table name (3-63 letters and digits)' })
     .default(fallback);
 
+// The value of an Entra ID app role as it arrives in the roles claim; an empty setting means the default.
+const appRole = (fallback: string) =>
+  z.preprocess(
+    (value) => (value === undefined || value === '' ? fallback : value),
+    z.string().regex(/^[\x21-\x7e]{1,120}$/, { error: 'must be an app role value (1-120 characters, no spaces)' }),
+  );
+
 const GlobalSettingsSchema = z.object({
   APP_ENVIRONMENT: z
     .enum(['Production', 'Development'], { error: 'must be Production or Development' })
@@ -84,6 +91,14 @@ const GlobalSettingsSchema = z.object({
     })
     .optional(),
   ARC_DEFAULT_RESOURCE_GROUP: z.string().min(1).max(90).optional(),
+  // Injected by App Service ("True" or "true") when its authentication is on; absent means off.
+  WEBSITE_AUTH_ENABLED: z.preprocess(
+    (value) =>
+      value === undefined || value === '' ? 'false' : typeof value === 'string' ? value.toLowerCase() : value,
+    z.enum(['true', 'false'], { error: 'must be true or false (App Service sets it)' }).transform((v) => v === 'true'),
+  ),
+  AUTH_OPERATOR_ROLE: appRole('SdnAttach.Operator'),
+  AUTH_TENANT_ROLE: appRole('SdnAttach.Tenant'),
 });
 
 export interface AppConfig {
@@ -116,6 +131,8 @@ export interface AppConfig {
     pollIntervalInMs: number;
     defaults: { subscriptionId?: string; resourceGroup?: string };
   };
+  /** Who is calling: App Service Authentication's x-ms-client-principal is trusted only when the platform says it is on. */
+  identity: { platformAuthEnabled: boolean; operatorRole: string; tenantRole: string };
 }
 
 const CONTROLLER_URL_KEY = /^NC_([A-Z0-9_]+)_URL$/;
@@ -233,6 +250,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'ARM_AUTH_MODE: none (no token) is only for the local emulator; use managedIdentity outside APP_ENVIRONMENT=Development',
     );
   }
+  const platformAuth = GlobalSettingsSchema.shape.WEBSITE_AUTH_ENABLED.safeParse(env.WEBSITE_AUTH_ENABLED);
+  if (platformAuth.success && !platformAuth.data && !development) {
+    problems.push(
+      'WEBSITE_AUTH_ENABLED: App Service Authentication must be enabled outside APP_ENVIRONMENT=Development; without it the caller identity would be unknown (see docs/identity.md)',
+    );
+  }
+  const operatorRole = GlobalSettingsSchema.shape.AUTH_OPERATOR_ROLE.safeParse(env.AUTH_OPERATOR_ROLE);
+  const tenantRole = GlobalSettingsSchema.shape.AUTH_TENANT_ROLE.safeParse(env.AUTH_TENANT_ROLE);
+  if (operatorRole.success && tenantRole.success && operatorRole.data === tenantRole.data) {
+    problems.push(
+      'AUTH_TENANT_ROLE: must differ from AUTH_OPERATOR_ROLE (every tenant principal would be an operator)',
+    );
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   return deepFreeze({
@@ -265,6 +295,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxRetries: s.ARM_MAX_RETRIES,
       pollIntervalInMs: s.RUN_COMMAND_POLL_INTERVAL_MS,
       defaults: { subscriptionId: s.ARC_DEFAULT_SUBSCRIPTION_ID, resourceGroup: s.ARC_DEFAULT_RESOURCE_GROUP },
+    },
+    identity: {
+      platformAuthEnabled: s.WEBSITE_AUTH_ENABLED,
+      operatorRole: s.AUTH_OPERATOR_ROLE,
+      tenantRole: s.AUTH_TENANT_ROLE,
     },
   });
 }

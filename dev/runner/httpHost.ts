@@ -7,6 +7,7 @@ import { type FunctionOutput, type FunctionTrigger, HttpRequest, type Invocation
 import { type ResponseParts, toResponseParts } from './httpResponse';
 import { describeError, type LineWriter } from './invocationLog';
 import { invokeFunction } from './invoke';
+import { applyPlatformAuth, type PlatformAuthSettings } from './platformAuth';
 import type { QueueOutputTarget, QueueOutputWriter } from './queueOutputs';
 import { comparePrecedence, type CompiledRoute } from './routes';
 import { TaskSet } from './taskSet';
@@ -34,6 +35,8 @@ export interface HttpHostOptions {
   host: string;
   port: number;
   functionKey: string | undefined;
+  /** Whether a test header stands for the caller; the caller headers a client sends are always removed. */
+  platformAuth: PlatformAuthSettings;
   outputs: QueueOutputWriter;
   write: LineWriter;
 }
@@ -178,6 +181,12 @@ export class HttpHost {
       sendError(response, 503, 'ShuttingDown', 'The local runner is stopping.', { connection: 'close' });
       return;
     }
+    // The platform's authentication runs before the host: a client never gets its own caller headers through.
+    const authenticated = applyPlatformAuth(headerRecord(request), this.#options.platformAuth);
+    if (!authenticated.ok) {
+      sendError(response, 401, 'Unauthorized', authenticated.message);
+      return;
+    }
     const matches = this.#functions.flatMap((fn) => {
       const params = fn.route.match(url.pathname);
       return params ? [{ fn, params }] : [];
@@ -211,7 +220,7 @@ export class HttpHost {
     const httpRequest = new HttpRequest({
       method,
       url: url.toString(),
-      headers: headerRecord(request),
+      headers: authenticated.headers,
       query: queryRecord(url.searchParams),
       params,
       // Bytes rather than a string keep binary uploads intact; .text()/.json() decode them the same way.

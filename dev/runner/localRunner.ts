@@ -5,6 +5,7 @@ import { readHostSettings } from './hostConfig';
 import { HttpHost } from './httpHost';
 import { type LineWriter, timestamped } from './invocationLog';
 import { loadFunctionApp } from './loadApp';
+import { platformAuthSettingsFrom } from './platformAuth';
 import { QueueListener } from './queueListener';
 import { createQueueMessageHandler } from './queueMessageHandler';
 import { QueueOutputWriter } from './queueOutputs';
@@ -57,6 +58,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   const stopTimeoutInMs = options.stopTimeoutInMs ?? DEFAULT_STOP_TIMEOUT_IN_MS;
   const write: LineWriter = timestamped(options.log ?? writeStdoutLine);
 
+  const platformAuth = platformAuthSettingsFrom(process.env);
+  // App Service injects WEBSITE_AUTH_ENABLED when its authentication is on; with test principals the runner is that
+  // authentication, and the app (loaded below) must trust the principal it injects.
+  if (platformAuth.testPrincipalHeader) process.env.WEBSITE_AUTH_ENABLED = 'true';
   const hostSettings = readHostSettings(appRoot);
   const { registrations } = loadFunctionApp({
     appRoot,
@@ -80,6 +85,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
     host,
     port: options.httpPort ?? DEFAULT_HTTP_PORT,
     functionKey: options.functionKey,
+    platformAuth,
     outputs,
     write,
   });
@@ -106,6 +112,11 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   );
   for (const listener of listeners) listener.start();
 
+  if (platformAuth.testPrincipalHeader) {
+    write(
+      `Test principals: the JSON in '${platformAuth.testPrincipalHeader}' becomes x-ms-client-principal (WEBSITE_AUTH_ENABLED=true).`,
+    );
+  }
   write('Functions:');
   for (const fn of queueFunctions) write(`  ${fn.functionName}: queueTrigger '${fn.queue.name}'`);
   for (const fn of httpFunctions)

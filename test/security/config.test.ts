@@ -31,6 +31,7 @@ const GOOD: Record<string, string> = {
   NC_DEFAULT_CLIENT_CERT_PEM: client.certPem,
   NC_DEFAULT_CLIENT_KEY_PEM: client.keyPem,
   ARM_AUTH_MODE: 'managedIdentity',
+  WEBSITE_AUTH_ENABLED: 'true',
 };
 
 /** Everything an operator could see of a ConfigError: message, problems, stack, inspection, stored form. */
@@ -117,6 +118,20 @@ describe('loadConfig with a bad configuration', () => {
     }
     const dev = loadConfig({ ...GOOD, APP_ENVIRONMENT: 'Development', NC_DEFAULT_INSECURE_SKIP_TLS_VERIFY: 'true' });
     expect(dev.networkControllers.get('default')?.insecureSkipTlsVerify).toBe(true);
+  });
+
+  it('refuses to trust caller identity headers outside Development unless App Service Authentication is on', () => {
+    const { WEBSITE_AUTH_ENABLED: _on, ...withoutAuth } = GOOD;
+    for (const environment of [undefined, 'Production', '', 'development', 'Dev', 'Development ']) {
+      const env = environment === undefined ? withoutAuth : { ...withoutAuth, APP_ENVIRONMENT: environment };
+      for (const auth of [undefined, 'false', 'False']) {
+        const error = configError(auth === undefined ? env : { ...env, WEBSITE_AUTH_ENABLED: auth });
+        expect(error.problems.filter((p) => p.startsWith('WEBSITE_AUTH_ENABLED:'))).toEqual([
+          expect.stringMatching(/App Service Authentication must be enabled.*caller identity would be unknown/),
+        ]);
+      }
+    }
+    expect(loadConfig({ ...withoutAuth, APP_ENVIRONMENT: 'Development' }).identity.platformAuthEnabled).toBe(false);
   });
 
   it('the configuration it returns is read-only, so a secret cannot be swapped at run time', () => {

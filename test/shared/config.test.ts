@@ -11,6 +11,7 @@ import { thrownBy } from '../support/rejection';
 const MINIMAL = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
   NC_DEFAULT_URL: 'https://nc.contoso.local/networking/v1',
+  WEBSITE_AUTH_ENABLED: 'true',
 } as const;
 
 // Real material: the configuration loads certificates the way the TLS stack will.
@@ -70,6 +71,7 @@ describe('loadConfig: defaults', () => {
         pollIntervalInMs: 10_000,
         defaults: { subscriptionId: undefined, resourceGroup: undefined },
       },
+      identity: { platformAuthEnabled: true, operatorRole: 'SdnAttach.Operator', tenantRole: 'SdnAttach.Tenant' },
     });
   });
 
@@ -179,7 +181,11 @@ describe('loadConfig: Network Controllers', () => {
   });
 
   it('configures a controller without NC_DEFAULT_URL when another one is named', () => {
-    const config = loadConfig({ AzureWebJobsStorage: 'x', NC_LAB_URL: 'https://lab.contoso.local/networking/v1' });
+    const config = loadConfig({
+      AzureWebJobsStorage: 'x',
+      NC_LAB_URL: 'https://lab.contoso.local/networking/v1',
+      WEBSITE_AUTH_ENABLED: 'true',
+    });
     expect([...config.networkControllers.keys()]).toEqual(['lab']);
   });
 
@@ -257,11 +263,15 @@ describe('loadConfig: Network Controllers', () => {
 
 describe('loadConfig: problems', () => {
   it.each<[string, NodeJS.ProcessEnv, string]>([
-    ['a missing storage connection', { NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL }, 'AzureWebJobsStorage: is required'],
+    [
+      'a missing storage connection',
+      { NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL, WEBSITE_AUTH_ENABLED: 'true' },
+      'AzureWebJobsStorage: is required',
+    ],
     ['an empty storage connection', { ...MINIMAL, AzureWebJobsStorage: '' }, 'AzureWebJobsStorage: is required'],
     [
       'no controller',
-      { AzureWebJobsStorage: 'x' },
+      { AzureWebJobsStorage: 'x', WEBSITE_AUTH_ENABLED: 'true' },
       'NC_DEFAULT_URL: at least one Network Controller must be configured',
     ],
     [
@@ -357,6 +367,7 @@ describe('loadConfig: problems', () => {
         STEP_LEASE_MS: 'soon',
         NC_LAB_URL: 'https://lab.contoso.local/networking/v1',
         NC_LAB_INSECURE_SKIP_TLS_VERIFY: 'true',
+        WEBSITE_AUTH_ENABLED: 'true',
       });
     } catch (error) {
       thrown = error;
@@ -387,5 +398,85 @@ describe('loadConfig: problems', () => {
       NC_DEFAULT_CLIENT_PFX_PASSPHRASE: 'TopSecret',
     });
     expect(problems.join('\n')).not.toMatch(/Pa55w0rd|TopSecret|PRIVATE KEY/);
+  });
+});
+
+describe('loadConfig: caller identity', () => {
+  const NO_AUTH = { AzureWebJobsStorage: MINIMAL.AzureWebJobsStorage, NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL };
+
+  it.each(['true', 'True', 'TRUE'])('reads WEBSITE_AUTH_ENABLED=%s as on', (value) => {
+    expect(loadConfig({ ...NO_AUTH, WEBSITE_AUTH_ENABLED: value }).identity.platformAuthEnabled).toBe(true);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv]>([
+    ['absent', {}],
+    ['empty', { WEBSITE_AUTH_ENABLED: '' }],
+    ['false', { WEBSITE_AUTH_ENABLED: 'false' }],
+    ['False', { WEBSITE_AUTH_ENABLED: 'False' }],
+    ['absent with APP_ENVIRONMENT=Production', { APP_ENVIRONMENT: 'Production' }],
+  ])('refuses to start in Production with App Service Authentication %s', (_name, extra) => {
+    expect(problemsOf({ ...NO_AUTH, ...extra })).toEqual([
+      'WEBSITE_AUTH_ENABLED: App Service Authentication must be enabled outside APP_ENVIRONMENT=Development; ' +
+        'without it the caller identity would be unknown (see docs/identity.md)',
+    ]);
+  });
+
+  it('reports the missing authentication together with every other problem', () => {
+    const problems = problemsOf({ NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL, STEP_LEASE_MS: 'soon' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AzureWebJobsStorage: /),
+        expect.stringMatching(/^STEP_LEASE_MS: /),
+        expect.stringMatching(/^WEBSITE_AUTH_ENABLED: App Service Authentication must be enabled/),
+      ]),
+    );
+  });
+
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['True', true],
+  ])('starts in Development with WEBSITE_AUTH_ENABLED=%s (platformAuthEnabled %s)', (value, expected) => {
+    const config = loadConfig({ ...NO_AUTH, APP_ENVIRONMENT: 'Development', WEBSITE_AUTH_ENABLED: value });
+    expect(config.identity.platformAuthEnabled).toBe(expected);
+  });
+
+  it('reads the app role values, an empty setting meaning the default', () => {
+    expect(
+      loadConfig({ ...MINIMAL, AUTH_OPERATOR_ROLE: 'Network.Admin', AUTH_TENANT_ROLE: 'Network.Tenant' }).identity,
+    ).toEqual({ platformAuthEnabled: true, operatorRole: 'Network.Admin', tenantRole: 'Network.Tenant' });
+    expect(loadConfig({ ...MINIMAL, AUTH_OPERATOR_ROLE: '', AUTH_TENANT_ROLE: '' }).identity).toMatchObject({
+      operatorRole: 'SdnAttach.Operator',
+      tenantRole: 'SdnAttach.Tenant',
+    });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ['an unknown WEBSITE_AUTH_ENABLED', { WEBSITE_AUTH_ENABLED: 'yes' }, 'WEBSITE_AUTH_ENABLED: must be true or false'],
+    ['a role with a space', { AUTH_OPERATOR_ROLE: 'Sdn Operator' }, 'AUTH_OPERATOR_ROLE: must be an app role value'],
+    [
+      'a role over 120 characters',
+      { AUTH_TENANT_ROLE: 'r'.repeat(121) },
+      'AUTH_TENANT_ROLE: must be an app role value',
+    ],
+    [
+      'the same role for operators and tenants',
+      { AUTH_OPERATOR_ROLE: 'SdnAttach.Tenant' },
+      'AUTH_TENANT_ROLE: must differ from AUTH_OPERATOR_ROLE',
+    ],
+  ])('reports %s', (_name, extra, problem) => {
+    expect(problemsOf({ ...MINIMAL, ...extra })).toEqual([expect.stringContaining(problem)]);
+  });
+
+  it('never echoes the value of a bad identity setting', () => {
+    const secret = 'c2VjcmV0LXBhc3RlZC1pbnRvLXRoZS13cm9uZy1zZXR0aW5n';
+    const problems = problemsOf({
+      ...MINIMAL,
+      WEBSITE_AUTH_ENABLED: secret,
+      AUTH_OPERATOR_ROLE: `${secret} x`,
+      AUTH_TENANT_ROLE: `${secret} y`,
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).not.toContain(secret);
   });
 });
