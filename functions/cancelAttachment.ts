@@ -1,3 +1,4 @@
+import { forTenantCallers } from '../shared/functionsHost/access';
 import { makeCancelAttachmentHandler } from '../shared/functionsHost/controlHandlers';
 import { getDeps } from '../shared/functionsHost/deps';
 import { registerHttpFunction } from '../shared/functionsHost/functionApp';
@@ -6,8 +7,11 @@ registerHttpFunction('cancelAttachment', {
   methods: ['POST'],
   route: 'tenants/{tenantId}/attachments/{id}/cancel',
   authLevel: 'function',
-  handler: makeCancelAttachmentHandler(() => {
-    const app = getDeps();
-    return { store: app.store, nowInMs: app.nowInMs, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
-  }),
+  handler: forTenantCallers(
+    () => getDeps(),
+    makeCancelAttachmentHandler(() => {
+      const app = getDeps();
+      return { store: app.store, nowInMs: app.nowInMs, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
+    }),
+  ),
 });

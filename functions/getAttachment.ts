@@ -1,3 +1,4 @@
+import { forTenantCallers } from '../shared/functionsHost/access';
 import { getDeps } from '../shared/functionsHost/deps';
 import { registerHttpFunction } from '../shared/functionsHost/functionApp';
 import { makeGetAttachmentHandler } from '../shared/functionsHost/getHandler';
@@ -6,8 +7,11 @@ registerHttpFunction('getAttachment', {
   methods: ['GET'],
   route: 'tenants/{tenantId}/attachments/{id}',
   authLevel: 'function',
-  handler: makeGetAttachmentHandler(() => {
-    const app = getDeps();
-    return { store: app.store, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
-  }),
+  handler: forTenantCallers(
+    () => getDeps(),
+    makeGetAttachmentHandler(() => {
+      const app = getDeps();
+      return { store: app.store, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
+    }),
+  ),
 });

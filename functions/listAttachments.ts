@@ -1,3 +1,4 @@
+import { forTenantCallers } from '../shared/functionsHost/access';
 import { getDeps } from '../shared/functionsHost/deps';
 import { registerHttpFunction } from '../shared/functionsHost/functionApp';
 import { makeListAttachmentsHandler } from '../shared/functionsHost/listHandler';
@@ -6,8 +7,11 @@ registerHttpFunction('listAttachments', {
   methods: ['GET'],
   route: 'tenants/{tenantId}/attachments',
   authLevel: 'function',
-  handler: makeListAttachmentsHandler(() => {
-    const app = getDeps();
-    return { store: app.store, pageSizeMax: app.config.http.listPageSizeMax };
-  }),
+  handler: forTenantCallers(
+    () => getDeps(),
+    makeListAttachmentsHandler(() => {
+      const app = getDeps();
+      return { store: app.store, pageSizeMax: app.config.http.listPageSizeMax };
+    }),
+  ),
 });

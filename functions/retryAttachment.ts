@@ -1,3 +1,4 @@
+import { forTenantCallers } from '../shared/functionsHost/access';
 import { makeRetryAttachmentHandler } from '../shared/functionsHost/controlHandlers';
 import { getDeps } from '../shared/functionsHost/deps';
 import { registerHttpFunction } from '../shared/functionsHost/functionApp';
@@ -8,8 +9,11 @@ registerHttpFunction('retryAttachment', {
   route: 'tenants/{tenantId}/attachments/{id}/retry',
   authLevel: 'function',
   extraOutputs: allStepQueueOutputs(),
-  handler: makeRetryAttachmentHandler(() => {
-    const app = getDeps();
-    return { store: app.store, nowInMs: app.nowInMs, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
-  }),
+  handler: forTenantCallers(
+    () => getDeps(),
+    makeRetryAttachmentHandler(() => {
+      const app = getDeps();
+      return { store: app.store, nowInMs: app.nowInMs, retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds };
+    }),
+  ),
 });

@@ -1,3 +1,4 @@
+import { forTenantCallers } from '../shared/functionsHost/access';
 import { getDeps } from '../shared/functionsHost/deps';
 import { registerHttpFunction } from '../shared/functionsHost/functionApp';
 import { allStepQueueOutputs } from '../shared/functionsHost/stepFunction';
@@ -9,11 +10,14 @@ registerHttpFunction('submitAttachment', {
   route: 'tenants/{tenantId}/attachments',
   authLevel: 'function',
   extraOutputs: allStepQueueOutputs(),
-  handler: makeSubmitAttachmentHandler(() => {
-    const app = getDeps();
-    return {
-      ...submitDeps(app),
-      retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds,
-    };
-  }),
+  handler: forTenantCallers(
+    () => getDeps(),
+    makeSubmitAttachmentHandler(() => {
+      const app = getDeps();
+      return {
+        ...submitDeps(app),
+        retryAfterInSeconds: app.config.http.statusRetryAfterInSeconds,
+      };
+    }),
+  ),
 });

@@ -6,7 +6,7 @@ import { deleteTenant, putTenant, tenantView } from '../api/tenants';
 import { TenantIdSchema, toFieldIssues } from '../model/attachRequest';
 import type { StateStore } from '../model/StateStore';
 import type { TenantStore } from '../model/TenantStore';
-import type { AccessPolicy } from './access';
+import { type AccessPolicy, unauthenticated } from './access';
 
 export interface AdminDeps {
   tenants: TenantStore;
@@ -17,6 +17,7 @@ export interface AdminDeps {
 
 /** The admin API is the operator's alone; anyone else is told it does not exist. */
 function operatorOnly(deps: AdminDeps, request: HttpRequest): HttpResponseInit | undefined {
+  if (!deps.access.isAuthenticated(request)) return unauthenticated();
   return deps.access.isOperator(request)
     ? undefined
     : errorResponse(403, 'OperatorOnly', 'The tenant registry is managed by the operator.');
