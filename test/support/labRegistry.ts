@@ -1,3 +1,4 @@
+import { TenantIdSchema } from '../../shared/model/attachRequest';
 import { type TenantEntry, TenantEntrySchema } from '../../shared/model/tenant';
 import { TableTenantStore } from '../../shared/state/TableTenantStore';
 import { labTenant } from './tenants';
@@ -27,7 +28,9 @@ export function labRegistry(connectionString: string, tableName = 'tenants') {
     store,
     /** Registers the tenant for what `request` names; a body that is not an object registers nothing. */
     async ensure(tenantId: unknown, request: unknown): Promise<void> {
-      if (typeof tenantId !== 'string' || typeof request !== 'object' || request === null) return;
+      // A malformed tenant id is the product's to refuse (400 or poison); there is nothing to register.
+      if (!TenantIdSchema.safeParse(tenantId).success || typeof request !== 'object' || request === null) return;
+      if (typeof tenantId !== 'string') return;
       const previous = serialize.get(tenantId) ?? Promise.resolve();
       const next = previous.then(() => widen(tenantId, request as Record<string, unknown>));
       serialize.set(
