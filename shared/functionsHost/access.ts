@@ -1,4 +1,6 @@
-import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+
+type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 import { errorResponse, notFound } from '../api/responses';
 import type { AppConfig } from '../config';
@@ -45,8 +47,8 @@ export function unauthenticated(): HttpResponseInit {
  */
 export function forTenantCallers(
   deps: () => { access: AccessPolicy; tenants: Pick<TenantStore, 'getTenant'> },
-  handler: HttpHandler,
-): HttpHandler {
+  handler: Handler,
+): Handler {
   return async (request: HttpRequest, context: InvocationContext) => {
     const { access, tenants } = deps();
     if (!access.isAuthenticated(request)) return unauthenticated();
