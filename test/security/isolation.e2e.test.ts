@@ -43,6 +43,7 @@ describe('tenant isolation end to end', () => {
   beforeAll(async () => {
     stack = await startStack({
       labTenants: false,
+      defaultHeaders: as(OPERATOR),
       env: { LOCAL_AUTH_PRINCIPAL_HEADER: 'x-test-principal' },
       waitForEndTimeoutInMs: 40_000,
     });

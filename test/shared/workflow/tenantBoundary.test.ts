@@ -199,6 +199,7 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
     await fc.assert(
       fc.asyncProperty(networks, request, async (allowed, overrides) => {
         await nc.admin('POST', '/_emulator/reset');
+        await nc.admin('DELETE', '/_emulator/requests');
         const before = Object.fromEntries(
           await Promise.all(Object.keys(SEEDED_NICS).map(async (id) => [id, await addressesOn(id)] as const)),
         );
@@ -212,6 +213,13 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
           const after = await addressesOn(id);
           // A NIC changed only if it sits on a network of B's entry, and on the very network the request named.
           if (!allowed.includes(vnet) || vnet !== overrides.virtualNetworkId) expect(after).toEqual(before[id]);
+        }
+        // And the product itself never sends such a write (the emulator, like a controller, would also refuse some).
+        for (const write of await writes()) {
+          const nicId = /networkInterfaces\/([^/]+)/i.exec(write.path)?.[1] as SeededNic | undefined;
+          expect(
+            nicId && allowed.includes(SEEDED_NICS[nicId]) && SEEDED_NICS[nicId] === overrides.virtualNetworkId,
+          ).toBe(true);
         }
         if (outcome === 'Succeeded') expect(allowed).toContain(overrides.virtualNetworkId);
       }),
