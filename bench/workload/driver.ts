@@ -49,6 +49,38 @@ async function readStatus(apiUrl: string, attachment: BenchAttachment): Promise<
   return parseStatusDocument(JSON.parse(text));
 }
 
+/**
+ * Registers every tenant the attachments name, through the admin API (the local runner's caller is the operator),
+ * for exactly the controller, virtual networks and machines their requests name. Before the clock starts.
+ */
+async function registerTenants(apiUrl: string, attachments: readonly BenchAttachment[]): Promise<void> {
+  const entries = new Map<string, { networks: Set<string>; machines: Set<string> }>();
+  for (const { tenantId, body: request } of attachments) {
+    // The bench's own requests (requests.ts): these fields are always set.
+    const body = request as {
+      virtualNetworkId: string;
+      hyperVHost: { machineName: string };
+      containerHost: { machineName: string };
+    };
+    const entry = entries.get(tenantId) ?? { networks: new Set<string>(), machines: new Set<string>() };
+    entry.networks.add(body.virtualNetworkId);
+    entry.machines.add(body.hyperVHost.machineName).add(body.containerHost.machineName);
+    entries.set(tenantId, entry);
+  }
+  await mapConcurrent([...entries], SUBMIT_CONCURRENCY, async ([tenantId, entry]) => {
+    const response = await fetch(`${apiUrl}/admin/tenants/${encodeURIComponent(tenantId)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        networkControllers: { default: { virtualNetworks: [...entry.networks] } },
+        machines: [...entry.machines].map((machineName) => ({ machineName })),
+      }),
+    });
+    if (response.status !== 201 && response.status !== 200)
+      throw new Error(`register ${tenantId}: ${response.status} ${(await response.text()).slice(0, 500)}`);
+  });
+}
+
 async function submit(apiUrl: string, attachment: BenchAttachment): Promise<Submission> {
   const sentAtMs = Date.now();
   const response = await fetch(`${apiUrl}/tenants/${encodeURIComponent(attachment.tenantId)}/attachments`, {
@@ -130,6 +162,7 @@ export async function drive(
   deadlineInMs: number,
   onEnded?: () => void,
 ): Promise<DriveResult> {
+  await registerTenants(runner.apiUrl, attachments);
   const deadline = Date.now() + deadlineInMs;
   const submissions = await mapConcurrent(attachments, SUBMIT_CONCURRENCY, (a) => submit(runner.apiUrl, a));
   return finish(runner, attachments, submissions, deadline, 0, onEnded);
@@ -145,6 +178,7 @@ export async function driveSequentially(
   deadlineInMs: number,
   onEnded?: () => void,
 ): Promise<DriveResult> {
+  await registerTenants(runner.apiUrl, attachments);
   const deadline = Date.now() + deadlineInMs;
   const submissions: Submission[] = [];
   let reads = 0;

@@ -164,6 +164,7 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
   it('refuses a wrong PFX passphrase at start-up, naming the setting and not the passphrase', () => {
     const env = {
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      WEBSITE_AUTH_ENABLED: 'true',
       NC_BADPASS_URL: 'https://nc.contoso.local/networking/v1',
       NC_BADPASS_AUTH_MODE: 'x509',
       NC_BADPASS_CLIENT_PFX_BASE64: PFX_BASE64,
