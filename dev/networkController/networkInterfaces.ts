@@ -113,6 +113,8 @@ function buildNic(
     properties: {
       provisioningState: 'Updating',
       ...desired.properties,
+      // Read-only: the host the NIC is placed on is the controller's to say, whatever the PUT carried.
+      ...(existing?.properties.server === undefined ? {} : { server: existing.properties.server }),
       ipConfigurations,
       configurationState: existing?.properties.configurationState ?? {
         status: 'Uninitialized',

@@ -10,6 +10,8 @@ const COLLECTIONS: readonly CollectionInfo[] = [
   { name: 'virtualNetworks', child: 'subnets' },
   { name: 'accessControlLists', child: 'aclRules' },
   { name: 'logicalNetworks', child: 'subnets' },
+  // The Hyper-V hosts the controller manages ([MS-NCNBI] servers); read-only here, seeded.
+  { name: 'servers', child: 'networkInterfaces' },
 ];
 
 const byLowerName = new Map(COLLECTIONS.map((c) => [c.name.toLowerCase(), c]));

@@ -58,6 +58,8 @@ interface SeedNic {
   address: string;
   subnet: string;
   acl?: string;
+  /** The Hyper-V host the VM runs on (`properties.server`); none for a VM the controller has not placed. */
+  server?: string;
 }
 
 const NICS: readonly SeedNic[] = [
@@ -69,6 +71,7 @@ const NICS: readonly SeedNic[] = [
     address: SEED.containerHostIp,
     subnet: SEED.vnet1Subnet1,
     acl: SEED.acl,
+    server: '/servers/HV01',
   },
   {
     name: 'ContainerHostVM2_Net0',
@@ -78,6 +81,7 @@ const NICS: readonly SeedNic[] = [
     address: '192.168.1.10',
     subnet: SEED.vnet1Subnet1,
     acl: SEED.acl,
+    server: '/servers/HV01',
   },
   {
     name: 'TenantVM3_Net0',
@@ -94,6 +98,7 @@ const NICS: readonly SeedNic[] = [
     mac: '00155D380201',
     address: SEED.fabrikamIp,
     subnet: SEED.vnet2Subnet1,
+    server: '/servers/HV01',
   },
 ];
 
@@ -114,6 +119,7 @@ function nicBody(nic: SeedNic): JsonObject {
         },
       ],
       dnsSettings: { dnsServers: ['10.50.34.10'] },
+      ...(nic.server === undefined ? {} : { server: { resourceRef: nic.server } }),
       privateMacAddress: nic.mac,
       privateMacAllocationMethod: 'Static',
       isPrimary: true,
@@ -191,6 +197,18 @@ export function seedScenario(store: ResourceStore): void {
         addressSpace: { addressPrefixes: ['192.168.0.0/16'] },
         logicalNetwork: { resourceRef: '/logicalNetworks/HNVPA' },
         subnets: [{ resourceId: 'Subnet1', properties: { addressPrefix: '192.168.1.0/24' } }],
+      },
+    }),
+  );
+  // The Hyper-V host the seeded VMs run on, as the controller knows it (SdnDiagnostics' Get-SdnServer reads its
+  // management addresses from properties.connections[].managementAddresses).
+  insertRaw(
+    store,
+    '/servers/HV01',
+    withHealth({
+      resourceId: 'HV01',
+      properties: {
+        connections: [{ managementAddresses: ['HV01.sdn.lab', '10.127.132.11'], credentialType: 'X509Certificate' }],
       },
     }),
   );

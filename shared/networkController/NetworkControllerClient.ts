@@ -17,6 +17,8 @@ import {
   nicPath,
   type OperationStatus,
   OperationStatusSchema,
+  type Server,
+  ServerSchema,
   subnetPath,
   type VirtualSubnet,
   VirtualSubnetSchema,
@@ -107,6 +109,13 @@ export class NetworkControllerClient {
     options: OperationOptions = {},
   ): Promise<Versioned<VirtualSubnet>> {
     return this.getVersioned(subnetPath(virtualNetworkId, subnetId), VirtualSubnetSchema, options);
+  }
+
+  /** A server by its resourceRef as a NIC reports it (`/servers/{id}`). */
+  async getServer(serverRef: string, options: OperationOptions = {}): Promise<Versioned<Server>> {
+    const id = /^\/servers\/([^/]+)$/i.exec(serverRef)?.[1];
+    if (!id) throw new RangeError(`Not a server reference: ${serverRef}`);
+    return this.getVersioned(`/servers/${encodeURIComponent(id)}`, ServerSchema, options);
   }
 
   async getAccessControlList(aclId: string, options: OperationOptions = {}): Promise<Versioned<AccessControlList>> {

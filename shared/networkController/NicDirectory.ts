@@ -1,6 +1,6 @@
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
 import { type AddressHolder, addressHolders, type NicIndex } from './nicMerge';
-import type { AccessControlList, NetworkInterface, VirtualSubnet } from './resources';
+import type { AccessControlList, NetworkInterface, Server, VirtualSubnet } from './resources';
 
 /**
  * One read of the controller's NICs. Address questions are asked of one virtual network at a time (`network`):
@@ -21,7 +21,7 @@ export interface NicDirectoryOptions {
 
 type DirectoryClient = Pick<
   NetworkControllerClient,
-  'listNetworkInterfaces' | 'getVirtualSubnet' | 'getAccessControlList'
+  'listNetworkInterfaces' | 'getVirtualSubnet' | 'getAccessControlList' | 'getServer'
 >;
 
 /**
@@ -136,6 +136,14 @@ export class NicDirectory {
     return this.cachedRead(
       `subnet/${virtualNetworkId}/${subnetId}`.toLowerCase(),
       async () => (await this.client.getVirtualSubnet(virtualNetworkId, subnetId, options)).value,
+    );
+  }
+
+  /** The server a NIC is placed on, read once per `maxAgeInMs` like subnets and ACLs. */
+  getServer(serverRef: string, options: OperationOptions = {}): Promise<Server> {
+    return this.cachedRead(
+      `server/${serverRef}`.toLowerCase(),
+      async () => (await this.client.getServer(serverRef, options)).value,
     );
   }
 

@@ -42,9 +42,21 @@ export const NetworkInterfaceSchema = z.looseObject({
     provisioningState: z.string().optional(),
     ipConfigurations: z.array(IpConfigurationSchema).default([]),
     configurationState: ConfigurationStateSchema.optional(),
+    /** Read-only: the Hyper-V host (`/servers/{id}`) the NIC is placed on, when the controller has placed it. */
+    server: ResourceRefSchema.optional(),
   }),
 });
 export type NetworkInterface = z.infer<typeof NetworkInterfaceSchema>;
+
+/** A Hyper-V host the controller manages; its management addresses name the machine. */
+export const ServerSchema = z.looseObject({
+  resourceId: z.string(),
+  resourceRef: z.string().optional(),
+  properties: z.looseObject({
+    connections: z.array(z.looseObject({ managementAddresses: z.array(z.string()).optional() })).optional(),
+  }),
+});
+export type Server = z.infer<typeof ServerSchema>;
 
 export const VirtualSubnetSchema = z.looseObject({
   resourceId: z.string(),

@@ -5,6 +5,7 @@ import {
   formatIpv4,
   ipConfigurationIdFor,
   type Ipv4Prefix,
+  isIpv4,
   parseIpv4,
   parseIpv4Cidr,
   prefixContains,
@@ -38,6 +39,8 @@ export interface AddIpConfigurationsCheckpoint extends Record<string, unknown> {
   subnetRef: string;
   addressPrefix: string;
   aclRef?: string;
+  /** Whether the NIC's VM runs on the request's hyperVHost: `confirmed: …` or `unknown: …` (a mismatch fails). */
+  hostCheck?: string;
   operation?: { url: string; startedAtInMs: number };
 }
 
@@ -48,6 +51,7 @@ export interface AddIpConfigurationsDeps {
     | 'snapshot'
     | 'getVirtualSubnet'
     | 'getAccessControlList'
+    | 'getServer'
     | 'noteAddresses'
     | 'invalidate'
     | 'reserveAddresses'
@@ -87,6 +91,7 @@ export async function addIpConfigurations(
   // An empty checkpoint is one a step cleared on purpose, to choose again.
   if (!checkpoint?.nicId) {
     checkpoint = await chooseAddresses(deps, run, owner, guard);
+    checkpoint = { ...checkpoint, hostCheck: await checkHost(deps, run, checkpoint.nicId) };
     // Free addresses are saved before any write: a redelivery must reuse them, not pick the next free ones. Named
     // addresses are chosen the same way every time, and a redelivery after our write finds them on the NIC tagged
     // as ours, so they need no state write of their own.
@@ -191,6 +196,41 @@ async function chooseAddresses(
       fresh = true;
     }
   }
+}
+
+/**
+ * Steps 2-3 configure the request's hyperVHost for this VM: where the controller says which host the NIC is placed
+ * on (`properties.server`, whose management addresses name the machine), a different host fails the step before
+ * anything is written, instead of configuring the wrong machine. Where it cannot say, the step goes on and says so.
+ */
+async function checkHost(
+  deps: AddIpConfigurationsDeps,
+  run: StepRunContext<AddIpConfigurationsCheckpoint>,
+  nicId: string,
+): Promise<string> {
+  const nic = (await deps.directory.snapshot(run.options)).byId.get(nicId.toLowerCase());
+  const serverRef = nic?.properties.server?.resourceRef;
+  if (!serverRef) return 'unknown: the controller reports no server for the NIC';
+  let server;
+  try {
+    server = await deps.directory.getServer(serverRef, run.options);
+  } catch (error) {
+    if (isKnownError(error) && !error.retryable) return `unknown: ${serverRef} could not be read (${error.code})`;
+    throw error;
+  }
+  const names = (server.properties.connections ?? [])
+    .flatMap((connection) => connection.managementAddresses ?? [])
+    .filter((address) => !isIpv4(address) && !address.includes(':'))
+    .map((address) => (address.split('.')[0] ?? '').toLowerCase());
+  if (names.length === 0) return `unknown: ${serverRef} lists no host name`;
+  const wanted = run.request.hyperVHost.machineName;
+  if (!names.includes(wanted.toLowerCase())) {
+    throw new StepError(
+      `The VM of NIC ${nicId} runs on ${[...new Set(names)].join(', ')} (${serverRef}), not on ${wanted}; hyperVHost must be the host that runs the VM.`,
+      { code: 'HostDoesNotRunVm', retryable: false },
+    );
+  }
+  return `confirmed: ${serverRef}`;
 }
 
 /** Step 4 creates the network on this subnet: a gateway outside it would fail there, after steps 1-3 changed things. */
@@ -356,6 +396,7 @@ async function finish(
       networkInterface: nic.resourceId,
       addresses: checkpoint.addresses,
       configurationState: configurationState?.status ?? 'Unknown',
+      hyperVHost: checkpoint.hostCheck ?? 'unknown: not checked',
     },
   };
 }

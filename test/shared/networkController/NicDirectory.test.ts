@@ -32,6 +32,7 @@ function directory(nics: NetworkInterface[]) {
     },
     getVirtualSubnet: () => Promise.reject(new Error('not used')),
     getAccessControlList: () => Promise.reject(new Error('not used')),
+    getServer: () => Promise.reject(new Error('not used')),
   };
   const dir = new NicDirectory(client, { maxAgeInMs: 5_000, nowInMs: () => clock.nowInMs });
   return { dir, clock, lists: () => lists };

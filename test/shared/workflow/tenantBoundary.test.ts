@@ -50,6 +50,7 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
     tenantId: string,
     overrides: Partial<AttachRequestInput>,
     attachmentId = 'b1',
+    details: Record<string, unknown>[] = [],
   ): Promise<string> {
     const deps = {
       networkController: client,
@@ -80,7 +81,10 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
       };
       try {
         const outcome = await addIpConfigurations(deps, run);
-        if (outcome.kind === 'succeeded') return 'Succeeded';
+        if (outcome.kind === 'succeeded') {
+          details.push(outcome.detail);
+          return 'Succeeded';
+        }
         checkpoint = outcome.checkpoint;
       } catch (error) {
         if (!isKnownError(error)) throw error;
@@ -157,6 +161,34 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
       await runStep(registry, 'both', { virtualNetworkId: 'VNet2', nic: { resourceId: 'ContainerHostVM1_Net0' } }),
     ).toBe('VirtualNetworkMismatch');
     expect(await writes()).toEqual([]);
+  });
+
+  it('refuses a hyperVHost that does not run the VM, before any write; says when it cannot tell', async () => {
+    const registry = InMemoryTenantStore.with({
+      contoso: {
+        ...exampleTenant('contoso'),
+        machines: [{ machineName: 'HV01' }, { machineName: 'HV02' }, { machineName: 'ContainerHostVM1' }],
+      },
+    });
+    // The controller places ContainerHostVM1_Net0 on /servers/HV01 (management address HV01.sdn.lab).
+    expect(await runStep(registry, 'contoso', { hyperVHost: { machineName: 'HV02' } })).toBe('HostDoesNotRunVm');
+    expect(await writes()).toEqual([]);
+    const details: Record<string, unknown>[] = [];
+    expect(await runStep(registry, 'contoso', { containerIps: { addresses: ['192.168.1.160'] } }, 'h1', details)).toBe(
+      'Succeeded',
+    );
+    expect(details[0]).toMatchObject({ hyperVHost: 'confirmed: /servers/HV01' });
+    // TenantVM3_Net0 has no server: the step goes on and says so.
+    expect(
+      await runStep(
+        registry,
+        'contoso',
+        { subnetId: 'Subnet2', nic: { resourceId: 'TenantVM3_Net0' }, containerIps: { addresses: ['192.168.2.160'] } },
+        'h2',
+        details,
+      ),
+    ).toBe('Succeeded');
+    expect(details[1]).toMatchObject({ hyperVHost: expect.stringMatching(/^unknown: /) as unknown });
   });
 
   it('checks the registry again at a later delivery: an entry changed after submit stops the step', async () => {
