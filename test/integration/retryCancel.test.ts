@@ -51,7 +51,9 @@ describe('retry and cancel through the runner', () => {
     await stack.api('POST', '/tenants/contoso/attachments', { ...seedRequest(), attachmentId: 'cancel-me' });
     for (let i = 0; i < 100; i++) {
       const status = await stack.api('GET', '/tenants/contoso/attachments/cancel-me');
-      if (status.body.currentStep === 'enableNetworkProxy') break;
+      // Running, not merely current: a cancel before the claim ends the attachment at step 2 instead.
+      const steps = status.body.steps as { status: string }[] | undefined;
+      if (steps?.[1]?.status === 'Running') break;
       expect(status.body.runtimeStatus).not.toBe('Completed');
       await new Promise((r) => setTimeout(r, 50));
     }
