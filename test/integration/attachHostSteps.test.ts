@@ -213,11 +213,9 @@ describe('steps 2-4 through the runner and the ARM emulator', () => {
   });
 
   it('ends Failed with the reason when the Hyper-V host is Disconnected, after the retries that could help', async () => {
-    await stack.api('POST', '/tenants/contoso/attachments', {
-      ...seedRequest(),
-      attachmentId: 'offline',
-      hyperVHost: { machineName: 'HV02' },
-    });
+    // The host that runs the VM (step 1 refuses any other), gone offline.
+    await stack.armAdmin('PUT', '/_emulator/machines/HV01', { status: 'Disconnected' });
+    await stack.api('POST', '/tenants/contoso/attachments', { ...seedRequest(), attachmentId: 'offline' });
     const status = await stack.waitForEnd('contoso', 'offline', 60_000);
     expect(status).toMatchObject({ runtimeStatus: 'Failed', currentStep: 'enableNetworkProxy' });
     expect(String((status.lastError as { message: string }).message)).toMatch(/Disconnected/);

@@ -144,7 +144,10 @@ export function planWorkload(options: {
           containerHost: 'ContainerHostVM1',
           network: 'Overlay1',
         }
-      : LANES[i % LANES.length]!;
+      : doomedAtHost
+        ? // A NIC whose host the controller does not report: step 1's host check lets it on to step 2.
+          LANES.find((l) => l.nicId === EXTRA_NICS[0])!
+        : LANES[i % LANES.length]!;
     const base = SUBNET_PREFIX[lane.subnetId];
     let containerIps: AttachRequestInput['containerIps'];
     const wantsCount =
