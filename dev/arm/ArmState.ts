@@ -60,6 +60,11 @@ export class ArmState {
     this.#machines.push(entry);
   }
 
+  /** A vmId index no seeded or added machine has used (the seed uses 1-5). */
+  nextMachineIndex(): number {
+    return 100 + this.#machines.length;
+  }
+
   hasSubscription(subscriptionId: string): boolean {
     return this.#machines.some((entry) => same(entry.subscriptionId, subscriptionId));
   }

@@ -1,9 +1,15 @@
-import { type DockerNetwork, SimulatedDocker } from './SimulatedDocker';
+import { type DockerContainer, type DockerNetwork, SimulatedDocker } from './SimulatedDocker';
 import { type RegistryValue, SimulatedRegistry } from './SimulatedRegistry';
 
 export type MachineRole = 'HyperVHost' | 'ContainerHostVm';
 export type ArcStatus = 'Connected' | 'Disconnected' | 'Expired' | 'Error';
 export type ServiceStatus = 'Running' | 'Stopped';
+/**
+ * Who may write `HKLM\SYSTEM\CurrentControlSet\Services\hns\Parameters`: `open`, LocalSystem as on a usual VM;
+ * `locked`, nobody until its owner is changed (Microsoft's InstallPrivateCloudPlugin.ps1 takes ownership because of
+ * this); `denied`, not even after that.
+ */
+export type HnsKeyAcl = 'open' | 'locked' | 'denied';
 
 /** What the next run commands on this machine do instead of running their script. */
 export type RunCommandOutcome = 'TimedOut' | 'Failed' | 'Canceled' | { exitCode: number };
@@ -30,6 +36,16 @@ export interface ScriptRunRecord {
   at: string;
 }
 
+/** A VM this Hyper-V host runs, as PowerShell Direct sees it: its state and the one guest account it accepts. */
+export interface HostedVm {
+  name: string;
+  machine: SimulatedWindowsMachine;
+  state: 'Running' | 'Off';
+  account: { userName: string; password: string };
+  /** False: the guest does not answer PowerShell Direct (an old OS, or still starting). */
+  powerShellDirect: boolean;
+}
+
 export interface SimulatedWindowsMachineInit {
   name: string;
   role: MachineRole;
@@ -40,7 +56,7 @@ export interface SimulatedWindowsMachineInit {
   status?: ArcStatus;
   services: Record<string, ServiceStatus>;
   /** A Docker engine with its default `nat` network. */
-  docker?: { engineVersion?: string };
+  docker?: { engineVersion?: string; cliWarnings?: string[] };
   files?: string[];
 }
 
@@ -52,11 +68,20 @@ export interface MachineSnapshot {
   status: ArcStatus;
   agentVersion: string;
   extensionsBlockList: string[];
-  switches: { runCommandOutcome?: RunCommandOutcome; hnsFailure?: string; outputTailBytes: number };
+  switches: {
+    runCommandOutcome?: RunCommandOutcome;
+    hnsFailure?: string;
+    outputTailBytes: number;
+    persistentNetworks?: true;
+    hnsKeyAcl?: Exclude<HnsKeyAcl, 'open'>;
+  };
+  /** How many simulated reboots the machine has had. */
+  reboots: number;
   registry: Record<string, Record<string, RegistryValue>>;
   firewallRules: FirewallRule[];
   services: Record<string, ServiceState>;
   dockerNetworks: DockerNetwork[];
+  dockerContainers: DockerContainer[];
   scriptRuns: ScriptRunRecord[];
 }
 
@@ -79,10 +104,18 @@ export class SimulatedWindowsMachine {
   extensionsBlockList: string[] = [];
   runCommandOutcome: RunCommandOutcome | undefined;
   outputTailBytes = DEFAULT_OUTPUT_TAIL_BYTES;
+  /** Docker networks survive a reboot (see `SimulatedDocker.reboot`); off by default, as on Windows Server 2019+. */
+  persistentNetworks = false;
+  hnsKeyAcl: HnsKeyAcl = 'open';
+  /** `%windir%` and `%SystemRoot%`. */
+  readonly windowsFolder = 'C:\\Windows';
+  reboots = 0;
   readonly registry = new SimulatedRegistry();
   readonly firewallRules: FirewallRule[] = [];
   readonly docker: SimulatedDocker | undefined;
   readonly scriptRuns: ScriptRunRecord[] = [];
+  /** On a Hyper-V host: the VMs it runs, by lower-case name. */
+  readonly hostedVms = new Map<string, HostedVm>();
   readonly #services = new Map<string, { name: string } & ServiceState>();
   readonly #files = new Set<string>();
 
@@ -130,9 +163,35 @@ export class SimulatedWindowsMachine {
     return this.#files.has(path.toLowerCase());
   }
 
+  setFile(path: string, present: boolean): void {
+    if (present) this.#files.add(path.toLowerCase());
+    else this.#files.delete(path.toLowerCase());
+  }
+
+  /** .NET's Environment.ExpandEnvironmentVariables for the variables the scripts meet; others stay as they are. */
+  expandEnvironment(text: string): string {
+    const variables: Record<string, string> = { systemroot: this.windowsFolder, windir: this.windowsFolder };
+    return text.replace(/%([^%]+)%/g, (whole, name: string) => variables[name.toLowerCase()] ?? whole);
+  }
+
+  /**
+   * A restart of the machine: the registry, firewall rules, files and services are as they were, while Docker loses
+   * its networks (unless `persistentNetworks`) and every container its endpoints.
+   */
+  reboot(): void {
+    this.docker?.reboot({ persistentNetworks: this.persistentNetworks });
+    this.reboots++;
+  }
+
   /** Like `netsh advfirewall firewall add rule`: a rule with the same display name is simply added again. */
   addFirewallRule(rule: FirewallRule): void {
     this.firewallRules.push({ ...rule });
+  }
+
+  /** Remove-NetFirewallRule of one rule (this very object), leaving others of the same display name. */
+  removeFirewallRule(rule: FirewallRule): void {
+    const index = this.firewallRules.indexOf(rule);
+    if (index >= 0) this.firewallRules.splice(index, 1);
   }
 
   snapshot(): MachineSnapshot {
@@ -147,13 +206,17 @@ export class SimulatedWindowsMachine {
         ...(this.runCommandOutcome === undefined ? {} : { runCommandOutcome: this.runCommandOutcome }),
         ...(this.hnsFailure === undefined ? {} : { hnsFailure: this.hnsFailure }),
         outputTailBytes: this.outputTailBytes,
+        ...(this.persistentNetworks ? { persistentNetworks: true as const } : {}),
+        ...(this.hnsKeyAcl === 'open' ? {} : { hnsKeyAcl: this.hnsKeyAcl }),
       },
+      reboots: this.reboots,
       registry: this.registry.toJSON(),
       firewallRules: this.firewallRules.map((rule) => ({ ...rule })),
       services: Object.fromEntries(
         [...this.#services.values()].map(({ name, status, restartCount }) => [name, { status, restartCount }]),
       ),
       dockerNetworks: this.docker?.list() ?? [],
+      dockerContainers: this.docker?.containers() ?? [],
       scriptRuns: this.scriptRuns.map((run) => ({ ...run, parameters: { ...run.parameters } })),
     };
   }

@@ -1,3 +1,4 @@
+import { GUEST_SEED } from '../keyVault/seed';
 import { PLUGIN_DLL, PLUGIN_KEY } from './scriptEffects/installPrivateCloudPlugin';
 import { SimulatedWindowsMachine } from './SimulatedWindowsMachine';
 
@@ -15,7 +16,8 @@ function vmId(index: number): string {
   return `5a1d2b3c-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
 }
 
-function hyperVHost(name: string, index: number, status: 'Connected' | 'Disconnected'): SimulatedWindowsMachine {
+/** A Hyper-V host set up like HV01 (host agent running, its settings there); `index` makes its vmId. */
+export function hyperVHost(name: string, index: number, status: 'Connected' | 'Disconnected'): SimulatedWindowsMachine {
   const machine = new SimulatedWindowsMachine(
     {
       name,
@@ -36,7 +38,8 @@ function hyperVHost(name: string, index: number, status: 'Connected' | 'Disconne
   return machine;
 }
 
-function containerHost(name: string, index: number): SimulatedWindowsMachine {
+/** A container host VM set up like ContainerHostVM1 (Docker and HNS running, plugin DLL present). */
+export function containerHost(name: string, index: number): SimulatedWindowsMachine {
   const machine = new SimulatedWindowsMachine(
     {
       name,
@@ -58,7 +61,8 @@ function containerHost(name: string, index: number): SimulatedWindowsMachine {
  * The lab: Hyper-V host HV01 and its container host VM ContainerHostVM1 (the README scenario), a second VM
  * ContainerHostVM2 whose plugin key already holds agent settings from an earlier manual install (step 3 must keep
  * them), a Disconnected host HV02, and FabrikamVM1, the second tenant's container host VM (its NIC
- * FabrikamVM1_Net0 is on VNet2 in the Network Controller emulator's seed), set up like ContainerHostVM1.
+ * FabrikamVM1_Net0 is on VNet2 in the Network Controller emulator's seed), set up like ContainerHostVM1. The three VMs
+ * run on HV01, which reaches them with PowerShell Direct as well (`invoke-in-vm`).
  */
 export function seedMachines(): SimulatedWindowsMachine[] {
   const vm2 = containerHost('ContainerHostVM2', 4);
@@ -67,11 +71,22 @@ export function seedMachines(): SimulatedWindowsMachine[] {
   vm2.registry.setValue(pluginKey, 'AgentPort', { type: 'REG_DWORD', data: 6642 });
   vm2.registry.setValue(pluginKey, 'AgentPath', { type: 'REG_SZ', data: '/metadata/v1' });
   vm2.registry.setValue(pluginKey, 'AgentFormat', { type: 'REG_SZ', data: 'json' });
-  return [
-    hyperVHost('HV01', 1, 'Connected'),
-    containerHost('ContainerHostVM1', 2),
-    hyperVHost('HV02', 3, 'Disconnected'),
-    vm2,
-    containerHost('FabrikamVM1', 5),
-  ];
+  const hv01 = hyperVHost('HV01', 1, 'Connected');
+  const vm1 = containerHost('ContainerHostVM1', 2);
+  const fabrikamVm = containerHost('FabrikamVM1', 5);
+  // The three VMs run on HV01 and take PowerShell Direct with their tenant's seeded guest account (dev/keyVault).
+  for (const [machine, account] of [
+    [vm1, GUEST_SEED.contoso],
+    [vm2, GUEST_SEED.contoso],
+    [fabrikamVm, GUEST_SEED.fabrikam],
+  ] as const) {
+    hv01.hostedVms.set(machine.name.toLowerCase(), {
+      name: machine.name,
+      machine,
+      state: 'Running',
+      account: { userName: account.userName, password: account.password },
+      powerShellDirect: true,
+    });
+  }
+  return [hv01, vm1, hyperVHost('HV02', 3, 'Disconnected'), vm2, fabrikamVm];
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { listenHttps } from '../listen';
 import { routeAdmin } from './adminRoutes';
 import { routeArm } from './armRoutes';
 import { ArmState } from './ArmState';
@@ -48,24 +48,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Run
       write(response, { status: 500, body: { error: { code: 'InternalServerError', message: String(error) } } });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_ARM_EMULATOR_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  origin = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-  return {
-    origin,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listenHttps(server, options.port ?? DEFAULT_ARM_EMULATOR_PORT, host);
+  origin = listening.origin;
+  return listening;
 }
 
 async function handle(

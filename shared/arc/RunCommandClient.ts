@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 
 import { RemoteServiceError, ValidationError } from '../errors';
+import { AzurePipeline, type OperationOptions } from '../http/azurePipeline';
 import { parseRetryAfterInMs } from '../http/retryPolicy';
 import { type MachineRef, machineResourceId } from '../model/machineRef';
-import { ArmPipeline, type OperationOptions } from './armPipeline';
 import {
   type ArcMachine,
   machineBodySchema,
@@ -12,13 +12,14 @@ import {
   toArcMachine,
   toRunCommand,
 } from './armResources';
+import { armService } from './armService';
 import type { RunCommandParameter } from './scripts';
 import type { TokenProvider } from './tokenProvider';
 
 /** ARM's name rule for run commands (`[a-zA-Z0-9-_.]+`, per the HybridCompute spec). */
 const ARM_NAME_PATTERN = /^[a-zA-Z0-9-_.]+$/;
 
-export type { OperationOptions } from './armPipeline';
+export type { OperationOptions } from '../http/azurePipeline';
 export type { ArcMachine, RunCommand, RunCommandExecutionState, RunCommandInstanceView } from './armResources';
 export { managedIdentityTokenProvider, noTokenProvider, type TokenProvider } from './tokenProvider';
 
@@ -74,11 +75,11 @@ export interface CreateOrReplaceRunCommandResult {
  * source `AzureResourceManager`, ARM's own code and message, the HTTP status and `x-ms-request-id`.
  */
 export class RunCommandClient {
-  readonly #pipeline: ArmPipeline;
+  readonly #pipeline: AzurePipeline;
   readonly #apiVersion: string;
 
   constructor(endpoint: string, options: RunCommandClientOptions) {
-    this.#pipeline = new ArmPipeline(endpoint, options);
+    this.#pipeline = new AzurePipeline(endpoint, { ...options, service: armService });
     this.#apiVersion = options.apiVersion ?? RUN_COMMAND_API_VERSION;
   }
 

@@ -1,7 +1,8 @@
 import { isRemoteServiceError, RemoteServiceError, StepError } from '../errors';
+import type { OperationOptions } from '../http/azurePipeline';
 import { type MachineRef, parseMachineRef } from '../model/machineRef';
-import type { OperationOptions } from './armPipeline';
 import type { RunCommand } from './armResources';
+import { type GuestTarget, invokeInVmScript, wrapForGuest } from './guestRun';
 import { assertMachineCanRunCommands } from './machineReadiness';
 import { parseResultLine, type ScriptResult } from './resultLine';
 import type { RunCommandClient } from './RunCommandClient';
@@ -23,6 +24,8 @@ export interface RemoteRunHandle {
   scriptVersion: number;
   /** ISO 8601 time of the PUT. */
   startedAt: string;
+  /** The VM the script ran in, through `machine` (its Hyper-V host) with PowerShell Direct. Never the credential. */
+  guest?: { vmName: string };
 }
 
 export type RemoteRunProgress =
@@ -37,6 +40,8 @@ export interface StartRemoteRunArgs<TInput> {
   runCommandName: string;
   /** Defaults to the script's own. */
   timeoutInSeconds?: number;
+  /** Run the script in this VM of `machine` (a Hyper-V host) through `invoke-in-vm.ps1`, not on `machine` itself. */
+  guest?: GuestTarget;
 }
 
 export interface RemoteRunOptions extends OperationOptions {
@@ -68,7 +73,9 @@ export async function startRemoteRun<TInput>(
 ): Promise<RemoteRunProgress> {
   const machine = parseMachineRef(args.machine);
   const parameters = args.script.buildParameters(args.input);
-  const timeoutInSeconds = args.timeoutInSeconds ?? args.script.defaultTimeoutInSeconds;
+  const timeoutInSeconds =
+    args.timeoutInSeconds ??
+    args.script.defaultTimeoutInSeconds + (args.guest ? invokeInVmScript.extraTimeoutInSeconds : 0);
   if (!Number.isInteger(timeoutInSeconds) || timeoutInSeconds < 1) {
     throw new RangeError(`timeoutInSeconds must be a positive whole number, got ${timeoutInSeconds}`);
   }
@@ -77,10 +84,13 @@ export async function startRemoteRun<TInput>(
   const arcMachine = await client.getMachine(machine, operation);
   assertMachineCanRunCommands(arcMachine);
 
+  const body = args.guest
+    ? wrapForGuest({ text: args.script.text, parameters }, args.guest)
+    : { script: args.script.text, parameters };
   const put = await client.createOrReplaceRunCommand(
     machine,
     args.runCommandName,
-    { location: arcMachine.location, script: args.script.text, parameters, timeoutInSeconds },
+    { location: arcMachine.location, ...body, timeoutInSeconds },
     operation,
   );
   const handle: RemoteRunHandle = {
@@ -89,6 +99,7 @@ export async function startRemoteRun<TInput>(
     script: args.script.name,
     scriptVersion: args.script.version,
     startedAt: new Date().toISOString(),
+    ...(args.guest ? { guest: { vmName: args.guest.vmName } } : {}),
   };
   const pollIntervalInMs = options.pollIntervalInMs ?? DEFAULT_POLL_INTERVAL_IN_MS;
   const progress = await evaluate(client, handle, put.runCommand, options);
@@ -136,7 +147,9 @@ async function evaluate(
 ): Promise<RemoteRunProgress> {
   const view = runCommand.instanceView;
   const state = view?.executionState ?? 'Unknown';
-  const where = `${handle.script} v${handle.scriptVersion} on ${handle.machine.machineName}`;
+  const where = handle.guest
+    ? `${handle.script} v${handle.scriptVersion} in VM ${handle.guest.vmName} through ${handle.machine.machineName}`
+    : `${handle.script} v${handle.scriptVersion} on ${handle.machine.machineName}`;
 
   if (!TERMINAL_STATES.has(state)) {
     if (runCommand.provisioningState === 'Failed') {
@@ -145,7 +158,9 @@ async function evaluate(
     }
     const script = findHostScript(handle.script);
     const maxRunDurationInMs =
-      options.maxRunDurationInMs ?? (script?.defaultTimeoutInSeconds ?? 600) * 1000 + STUCK_GRACE_IN_MS;
+      options.maxRunDurationInMs ??
+      ((script?.defaultTimeoutInSeconds ?? 600) + (handle.guest ? invokeInVmScript.extraTimeoutInSeconds : 0)) * 1000 +
+        STUCK_GRACE_IN_MS;
     if (Date.now() - Date.parse(handle.startedAt) > maxRunDurationInMs) {
       await deleteQuietly(client, handle);
       throw runFailure(
@@ -165,7 +180,13 @@ async function evaluate(
   if (state === 'Succeeded' && view?.exitCode === 0 && ours && result.ok) {
     return { status: 'succeeded', handle, exitCode: 0, result };
   }
-  if (ours && result.error) {
+  // The wrapper's own verdict on the way into the VM (the credential refused, the VM off or elsewhere).
+  const wrapper =
+    handle.guest !== undefined &&
+    result !== undefined &&
+    result.script === invokeInVmScript.name &&
+    result.version === invokeInVmScript.version;
+  if ((ours || wrapper) && result.error) {
     throw new StepError(result.error.message, {
       source: 'RunCommand',
       code: result.error.code,

@@ -13,6 +13,12 @@ const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 export const containerNetworkDrivers = ['l2bridge', 'l2tunnel'] as const;
 export type ContainerNetworkDriver = (typeof containerNetworkDrivers)[number];
 
+/**
+ * Names Docker on Windows reserves: it refuses to create or remove them. Its own check is case-sensitive, but HNS
+ * names are not, so a request is refused in any case (as ensure-container-network.ps1 does).
+ */
+export const predefinedNetworkNames = ['nat', 'none', 'default'] as const;
+
 export const parameterPatterns = {
   /** Docker's own name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), capped at 64 characters. */
   networkName: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$(?!\\n)',
@@ -20,7 +26,8 @@ export const parameterPatterns = {
   subnetCidr: `^(${octet}\\.){3}${octet}/(3[0-2]|[12]?[0-9])$(?!\\n)`,
   ipv4Address: `^(${octet}\\.){3}${octet}$(?!\\n)`,
   port: '^[0-9]{1,5}$(?!\\n)',
-  urlPath: '^/[A-Za-z0-9/_.~-]{0,255}$(?!\\n)',
+  /** The agent path as InstallPrivateCloudPlugin.ps1 stores it (it forms `addr:port/path`): no leading slash. */
+  urlPath: '^[A-Za-z0-9_.~-][A-Za-z0-9/_.~-]{0,254}$(?!\\n)',
   agentFormat: '^(xml|json)$(?!\\n)',
 } as const;
 
@@ -33,7 +40,10 @@ function patterned(name: ParameterPatternName, description: string): z.ZodString
 export const networkNameSchema = patterned(
   'networkName',
   'a Docker network name: a letter or digit, then up to 63 letters, digits, "_", "." or "-"',
-).refine((name) => name !== 'nat' && name !== 'none', 'must not be a predefined Docker network ("nat" or "none")');
+).refine(
+  (name) => !(predefinedNetworkNames as readonly string[]).includes(name.toLowerCase()),
+  'must not be a predefined Docker network ("nat", "none" or "default")',
+);
 
 export const driverSchema = z.enum(containerNetworkDrivers, { error: 'must be "l2bridge" or "l2tunnel"' });
 
@@ -57,10 +67,16 @@ export const subnetCidrSchema = patterned('subnetCidr', 'an IPv4 prefix such as 
 );
 
 export const portSchema = z.int().min(1).max(65535);
-export const urlPathSchema = patterned(
-  'urlPath',
-  'a URL path starting with "/" (letters, digits, "/", "_", ".", "~", "-")',
-);
+/** A URL path, with or without its leading slash; parsed to the stored form, without it. */
+export const urlPathSchema = z
+  .string()
+  .transform((path) => (path.startsWith('/') ? path.slice(1) : path))
+  .pipe(
+    patterned(
+      'urlPath',
+      'a URL path of up to 255 characters after an optional leading "/" (letters, digits, "/", "_", ".", "~", "-")',
+    ),
+  );
 export const agentFormatSchema = z.enum(['xml', 'json'], { error: 'must be "xml" or "json"' });
 
 /** Whether `address` is a usable host address of `cidr` (not its network or broadcast address). */

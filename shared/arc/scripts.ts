@@ -42,7 +42,10 @@ export const enableNetworkProxyInputSchema = z.strictObject({});
 export type EnableNetworkProxyInput = z.infer<typeof enableNetworkProxyInputSchema>;
 
 export const installPrivateCloudPluginInputSchema = z.strictObject({
-  /** The agent override of InstallPrivateCloudPlugin.ps1; when absent, agent settings already on the VM are kept. */
+  /**
+   * The agent override of InstallPrivateCloudPlugin.ps1; when absent, agent settings already on the VM are kept. The
+   * path may come with or without its leading slash; the script gets, and stores, it without.
+   */
   agent: z
     .strictObject({ ipAddress: ipv4AddressSchema, port: portSchema, path: urlPathSchema, format: agentFormatSchema })
     .optional(),
@@ -65,6 +68,40 @@ export const ensureContainerNetworkInputSchema = z
     }
   });
 export type EnsureContainerNetworkInput = z.infer<typeof ensureContainerNetworkInputSchema>;
+
+/**
+ * Detach of step 4. Only `networkName` is required; `driver`, `subnet` and `gateway` are what the attachment created:
+ * each one given must match the network found, else the script leaves it alone (`NetworkMismatch`). Whatever is
+ * given, a network whose driver is not l2bridge or l2tunnel is never removed (`NetworkNotManaged`).
+ */
+export const removeContainerNetworkInputSchema = z
+  .strictObject({
+    networkName: networkNameSchema,
+    driver: driverSchema.optional(),
+    subnet: subnetCidrSchema.optional(),
+    gateway: ipv4AddressSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.subnet === undefined || input.gateway === undefined) return;
+    const comparable =
+      subnetCidrSchema.safeParse(input.subnet).success && ipv4AddressSchema.safeParse(input.gateway).success;
+    if (comparable && !isHostAddressOf(input.gateway, input.subnet)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway'], message: `must be a host address inside ${input.subnet}` });
+    }
+  });
+export type RemoveContainerNetworkInput = z.infer<typeof removeContainerNetworkInputSchema>;
+
+export const inspectHyperVHostInputSchema = z.strictObject({});
+export type InspectHyperVHostInput = z.infer<typeof inspectHyperVHostInputSchema>;
+
+export const inspectContainerHostInputSchema = z.strictObject({
+  /** When given, the Docker network of this exact name is reported too (present or not). */
+  networkName: networkNameSchema.optional(),
+});
+export type InspectContainerHostInput = z.infer<typeof inspectContainerHostInputSchema>;
+
+export const removePrivateCloudPluginInputSchema = z.strictObject({});
+export type RemovePrivateCloudPluginInput = z.infer<typeof removePrivateCloudPluginInputSchema>;
 
 const scriptsFolderCandidates = [
   path.join(__dirname, 'scripts'),
@@ -127,7 +164,7 @@ function defineScript<TName extends string, TInput>(definition: {
 
 export const enableNetworkProxyScript = defineScript({
   name: 'enable-network-proxy',
-  version: 1,
+  version: 2,
   purpose: 'enable the network proxy on the Hyper-V host',
   // A restart of nchostagent waits up to 60 s; the rest takes seconds.
   defaultTimeoutInSeconds: 300,
@@ -137,7 +174,7 @@ export const enableNetworkProxyScript = defineScript({
 
 export const installPrivateCloudPluginScript = defineScript({
   name: 'install-private-cloud-plugin',
-  version: 1,
+  version: 2,
   purpose: 'install the Private Cloud HNS plugin on the container host VM',
   defaultTimeoutInSeconds: 300,
   inputSchema: installPrivateCloudPluginInputSchema,
@@ -154,7 +191,7 @@ export const installPrivateCloudPluginScript = defineScript({
 
 export const ensureContainerNetworkScript = defineScript({
   name: 'ensure-container-network',
-  version: 1,
+  version: 2,
   purpose: 'create the container network on the container host VM',
   // HNS can take minutes to create an l2bridge network on a busy host.
   defaultTimeoutInSeconds: 600,
@@ -167,11 +204,59 @@ export const ensureContainerNetworkScript = defineScript({
   ],
 });
 
+export const removeContainerNetworkScript = defineScript({
+  name: 'remove-container-network',
+  version: 2,
+  purpose: 'remove the container network from the container host VM',
+  // HNS can take minutes to tear down an l2bridge network, as it can to create one.
+  defaultTimeoutInSeconds: 600,
+  inputSchema: removeContainerNetworkInputSchema,
+  toParameters: (input) => [
+    { name: 'NetworkName', value: input.networkName },
+    ...(input.driver === undefined ? [] : [{ name: 'Driver', value: input.driver }]),
+    ...(input.subnet === undefined ? [] : [{ name: 'Subnet', value: input.subnet }]),
+    ...(input.gateway === undefined ? [] : [{ name: 'Gateway', value: input.gateway }]),
+  ],
+});
+
+export const inspectHyperVHostScript = defineScript({
+  name: 'inspect-hyperv-host',
+  version: 2,
+  purpose: 'inspect the network proxy on the Hyper-V host',
+  // Reads only: registry, firewall rules and one service.
+  defaultTimeoutInSeconds: 120,
+  inputSchema: inspectHyperVHostInputSchema,
+  toParameters: () => [],
+});
+
+export const inspectContainerHostScript = defineScript({
+  name: 'inspect-container-host',
+  version: 2,
+  purpose: 'inspect the HNS plugin and the container network on the container host VM',
+  defaultTimeoutInSeconds: 120,
+  inputSchema: inspectContainerHostInputSchema,
+  toParameters: ({ networkName }) => (networkName === undefined ? [] : [{ name: 'NetworkName', value: networkName }]),
+});
+
+export const removePrivateCloudPluginScript = defineScript({
+  name: 'remove-private-cloud-plugin',
+  version: 2,
+  purpose: 'remove the Private Cloud HNS plugin from the container host VM',
+  // A restart of hns waits up to 60 s, as in the install.
+  defaultTimeoutInSeconds: 300,
+  inputSchema: removePrivateCloudPluginInputSchema,
+  toParameters: () => [],
+});
+
 /** Every product script, by name. */
 export const hostScripts = {
   [enableNetworkProxyScript.name]: enableNetworkProxyScript,
   [installPrivateCloudPluginScript.name]: installPrivateCloudPluginScript,
   [ensureContainerNetworkScript.name]: ensureContainerNetworkScript,
+  [removeContainerNetworkScript.name]: removeContainerNetworkScript,
+  [inspectHyperVHostScript.name]: inspectHyperVHostScript,
+  [inspectContainerHostScript.name]: inspectContainerHostScript,
+  [removePrivateCloudPluginScript.name]: removePrivateCloudPluginScript,
 } as const;
 
 export type HostScriptName = keyof typeof hostScripts;

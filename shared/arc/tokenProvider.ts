@@ -1,9 +1,8 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 
-/** Supplies the bearer token for Azure Resource Manager; `undefined` sends no Authorization header. */
-export interface TokenProvider {
-  getToken(abortSignal?: AbortSignal): Promise<string | undefined>;
-}
+import type { TokenProvider } from '../http/azurePipeline';
+
+export type { TokenProvider } from '../http/azurePipeline';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 

@@ -1,8 +1,13 @@
 import type { SimulatedWindowsMachine } from '../SimulatedWindowsMachine';
 import { enableNetworkProxy } from './enableNetworkProxy';
 import { ensureContainerNetwork } from './ensureContainerNetwork';
+import { inspectContainerHost } from './inspectContainerHost';
+import { inspectHyperVHost } from './inspectHyperVHost';
 import { installPrivateCloudPlugin } from './installPrivateCloudPlugin';
+import { invokeInVm } from './invokeInVm';
 import { bindParameters, parseParamBlock } from './powershellParameters';
+import { removeContainerNetwork } from './removeContainerNetwork';
+import { removePrivateCloudPlugin } from './removePrivateCloudPlugin';
 import type { ScriptRunOutcome } from './scriptRun';
 
 export type { ScriptRunOutcome } from './scriptRun';
@@ -14,10 +19,18 @@ type ScriptEffect = (
 
 /** The product scripts this emulator knows, by `name@version` of their first-line marker. */
 const EFFECTS: Readonly<Record<string, ScriptEffect>> = {
-  'enable-network-proxy@1': (machine) => enableNetworkProxy(machine),
-  'install-private-cloud-plugin@1': installPrivateCloudPlugin,
-  'ensure-container-network@1': ensureContainerNetwork,
+  'enable-network-proxy@2': (machine) => enableNetworkProxy(machine),
+  'install-private-cloud-plugin@2': installPrivateCloudPlugin,
+  'ensure-container-network@2': ensureContainerNetwork,
+  'remove-container-network@2': removeContainerNetwork,
+  'inspect-hyperv-host@2': (machine) => inspectHyperVHost(machine),
+  'inspect-container-host@2': inspectContainerHost,
+  'remove-private-cloud-plugin@2': (machine) => removePrivateCloudPlugin(machine),
+  'invoke-in-vm@1': (machine, parameters) => invokeInVm(machine, parameters, runScriptOnMachine),
 };
+
+/** Parameters a run's record keeps only as a mark: the guest password of `invoke-in-vm`. */
+const PROTECTED_PARAMETERS = new Set(['guestpassword']);
 
 const MARKER = /^# sdn-attach-script: ([a-z0-9-]+) v(\d+)\s*$/;
 
@@ -50,6 +63,12 @@ export function runScriptOnMachine(
   }
   const bound = bindParameters(parseParamBlock(scriptText), parameters);
   if (!bound.ok) return { exitCode: 1, output: '', error: `${bound.message}\r\n` };
-  machine.scriptRuns.push({ ...marker, parameters: bound.values, at: new Date().toISOString() });
+  const recorded = Object.fromEntries(
+    Object.entries(bound.values).map(([name, value]) => [
+      name,
+      PROTECTED_PARAMETERS.has(name.toLowerCase()) ? '(protected)' : value,
+    ]),
+  );
+  machine.scriptRuns.push({ ...marker, parameters: recorded, at: new Date().toISOString() });
   return effect(machine, bound.values);
 }

@@ -9,12 +9,16 @@ export interface ScriptRunOutcome {
   error: string;
 }
 
-/** A failure the script raises itself (`New-StepFailure` in the .ps1): reported in the result line, exit code 1. */
+/**
+ * A failure the script raises itself (`New-StepFailure` in the .ps1): reported in the result line, exit code 1. Its
+ * `details` (the script's `-Details`) follow `error` in the result line as fields of their own.
+ */
 export class ScriptFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
     readonly permanent: boolean,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -47,7 +51,7 @@ export function runScript(
     if (!(error instanceof ScriptFailure)) throw error;
     stderr.push(`${error.code}: ${error.message}`);
     const report = { code: error.code, message: error.message, permanent: error.permanent };
-    stdout.push(resultLine({ ok: false, changed: context.changed, error: report }));
+    stdout.push(resultLine({ ok: false, changed: context.changed, error: report, ...error.details }));
     return { exitCode: 1, output: joinLines(stdout), error: joinLines(stderr) };
   }
 }
@@ -72,10 +76,41 @@ function toRegistryValue(value: DesiredValue): RegistryValue {
 
 /** The scripts' Test-RegistryValue: same type, and data equal as text (case-sensitive, MULTI_SZ joined). */
 export function hasRegistryValue(machine: SimulatedWindowsMachine, value: DesiredValue): boolean {
+  return registryValueState(machine, value) === 'Expected';
+}
+
+/** The inspection scripts' Get-RegistryValueState: the same comparison, telling a missing value from a different one. */
+export function registryValueState(
+  machine: SimulatedWindowsMachine,
+  value: DesiredValue,
+): 'Expected' | 'Missing' | 'Different' {
   const current = machine.registry.getValue(`HKLM\\${value.key}`, value.name);
+  if (current === undefined) return 'Missing';
   const wanted = toRegistryValue(value);
-  if (current?.type !== wanted.type) return false;
-  return [current.data].flat().map(String).join('\n') === [wanted.data].flat().map(String).join('\n');
+  if (current.type !== wanted.type) return 'Different';
+  const same = [current.data].flat().map(String).join('\n') === [wanted.data].flat().map(String).join('\n');
+  return same ? 'Expected' : 'Different';
+}
+
+/** The inspection scripts' report of each value of a table: `{ key, name, state }`, the unnamed value as `(default)`. */
+export function registryReport(
+  machine: SimulatedWindowsMachine,
+  values: readonly DesiredValue[],
+): { key: string; name: string; state: 'Expected' | 'Missing' | 'Different' }[] {
+  return values.map((value) => ({
+    key: value.key,
+    name: value.name === '' ? '(default)' : value.name,
+    state: registryValueState(machine, value),
+  }));
+}
+
+/** A service as the inspection scripts report it: `{ name, installed, status }`, status null when not installed. */
+export function serviceReport(
+  machine: SimulatedWindowsMachine,
+  name: string,
+): { name: string; installed: boolean; status: string | null } {
+  const service = machine.service(name);
+  return { name, installed: service !== undefined, status: service?.status ?? null };
 }
 
 /** The scripts' Set-RegistryValue: writes only when different, and says so. Returns whether it wrote. */

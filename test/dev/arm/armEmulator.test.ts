@@ -195,7 +195,7 @@ describe('ARM emulator: run command lifecycle', () => {
       endTime: expect.any(String) as unknown,
     });
     expect(done.properties.instanceView?.output).toMatch(
-      /SDNATTACH-RESULT \{"script":"enable-network-proxy","version":1,"ok":true,"changed":true/,
+      /SDNATTACH-RESULT \{"script":"enable-network-proxy","version":2,"ok":true,"changed":true/,
     );
 
     const rerun = await arm.raw('PUT', `${HV01}/runCommands/rc?${API}`, putBody());

@@ -2,7 +2,10 @@ import { request } from 'node:https';
 
 import { startArmEmulator } from '../../../dev/arm';
 import type { MachineSnapshot } from '../../../dev/arm/SimulatedWindowsMachine';
+import type { RunCommandInstanceView } from '../../../shared/arc/armResources';
+import { parseResultLine, type ScriptResult } from '../../../shared/arc/resultLine';
 import { noTokenProvider, RunCommandClient, type RunCommandClientOptions } from '../../../shared/arc/RunCommandClient';
+import { type HostScriptName, hostScripts, type RunCommandParameter } from '../../../shared/arc/scripts';
 import { testCa } from '../../support/tls';
 
 export const LAB = {
@@ -22,6 +25,8 @@ export interface RawResponse {
 }
 
 export type TestArmEmulator = Awaited<ReturnType<typeof startTestArmEmulator>>;
+
+let runCounter = 0;
 
 export async function startTestArmEmulator(options: { runDurationInMs?: number; seed?: boolean } = {}) {
   const ca = testCa();
@@ -55,19 +60,43 @@ export async function startTestArmEmulator(options: { runDurationInMs?: number; 
       req.end(data);
     });
 
+  const client = (options: Partial<RunCommandClientOptions> = {}) =>
+    new RunCommandClient(emulator.origin, {
+      credential: noTokenProvider(),
+      caCertPem: ca.caCertPem,
+      retryDelayInMs: 5,
+      maxRetryDelayInMs: 2_000,
+      ...options,
+    });
+
   return {
     origin: emulator.origin,
     caCertPem: ca.caCertPem,
     close: () => emulator.close(),
     raw,
-    client: (options: Partial<RunCommandClientOptions> = {}) =>
-      new RunCommandClient(emulator.origin, {
-        credential: noTokenProvider(),
-        caCertPem: ca.caCertPem,
-        retryDelayInMs: 5,
-        maxRetryDelayInMs: 2_000,
-        ...options,
-      }),
+    client,
+    /** Runs a product script through the real client until it ends; returns its end state and parsed result line. */
+    runScript: async (
+      machineName: string,
+      scriptName: HostScriptName,
+      parameters: RunCommandParameter[] = [],
+    ): Promise<{ view: RunCommandInstanceView; result: ScriptResult | undefined }> => {
+      const runs = client();
+      const name = `script-${++runCounter}`;
+      await runs.createOrReplaceRunCommand(machine(machineName), name, {
+        location: LAB.location,
+        script: hostScripts[scriptName].text,
+        parameters,
+        timeoutInSeconds: 60,
+      });
+      for (;;) {
+        const view = (await runs.getRunCommand(machine(machineName), name)).instanceView;
+        if (view && !['Pending', 'Running'].includes(view.executionState)) {
+          return { view, result: parseResultLine(view.output) };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
     inspect: async (name: string) => {
       const response = await raw('GET', `/_emulator/machines/${name}`);
       if (response.status !== 200) throw new Error(`inspect ${name}: HTTP ${response.status}`);

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { runScriptOnMachine } from '../../../dev/arm/scriptEffects';
+import { CLSID_KEY } from '../../../dev/arm/scriptEffects/installPrivateCloudPlugin';
+import { seedMachines } from '../../../dev/arm/seed';
 import type { RunCommandInstanceView } from '../../../shared/arc/armResources';
 import { parseResultLine, type ScriptResult } from '../../../shared/arc/resultLine';
 import { type HostScriptName, hostScripts, type RunCommandParameter } from '../../../shared/arc/scripts';
@@ -62,11 +65,12 @@ describe('step 2: enable-network-proxy on the Hyper-V host', () => {
     expect(first.view).toMatchObject({ executionState: 'Succeeded', exitCode: 0 });
     expect(first.result).toEqual({
       script: 'enable-network-proxy',
-      version: 1,
+      version: 2,
       ok: true,
       changed: true,
       registryValuesSet: 12,
       firewallRulesAdded: 2,
+      firewallRulesRemoved: 0,
       serviceAction: 'restarted',
       serviceStatus: 'Running',
     });
@@ -109,8 +113,8 @@ describe('step 2: enable-network-proxy on the Hyper-V host', () => {
     expect(again.firewallRules).toHaveLength(2);
     expect(again.services.nchostagent).toEqual({ status: 'Running', restartCount: 1 });
     expect(again.scriptRuns.map((scriptRun) => [scriptRun.script, scriptRun.version])).toEqual([
-      ['enable-network-proxy', 1],
-      ['enable-network-proxy', 1],
+      ['enable-network-proxy', 2],
+      ['enable-network-proxy', 2],
     ]);
   });
 
@@ -120,6 +124,44 @@ describe('step 2: enable-network-proxy on the Hyper-V host', () => {
     const { result } = await run('HV01', 'enable-network-proxy');
     expect(result).toMatchObject({ changed: true, registryValuesSet: 0, serviceAction: 'started' });
     expect((await arm.inspect('HV01')).services.nchostagent).toEqual({ status: 'Running', restartCount: 1 });
+  });
+
+  it('replaces a disabled rule of ours instead of adding one beside it', async () => {
+    await run('HV01', 'enable-network-proxy');
+    const [inbound, outbound] = (await arm.inspect('HV01')).firewallRules;
+    await arm.setMachine('HV01', { firewallRules: [{ ...inbound, enabled: false }, outbound] });
+    const { result, view } = await run('HV01', 'enable-network-proxy');
+    expect(result).toMatchObject({ ok: true, changed: true, firewallRulesRemoved: 1, firewallRulesAdded: 1 });
+    expect(view.output).toContain("removed firewall rule 'Open Port 6642' (Inbound, disabled, TCP 6642)");
+    const rules = (await arm.inspect('HV01')).firewallRules;
+    expect(rules.map((rule) => [rule.direction, rule.enabled])).toEqual([
+      ['Outbound', true],
+      ['Inbound', true],
+    ]);
+  });
+
+  it('refuses, permanently and before any change, a host where a Block rule covers inbound TCP 6642', async () => {
+    const block = { direction: 'Inbound', action: 'Block', enabled: true, profile: 'Any' } as const;
+    await arm.setMachine('HV01', {
+      firewallRules: [
+        { ...block, displayName: 'Hoster: no 6000-6999', protocol: 'TCP', localPort: '6000-6999' },
+        { ...block, displayName: 'Hoster: no UDP', protocol: 'UDP', localPort: 'Any' },
+      ],
+    });
+    const before = await arm.inspect('HV01');
+    const { view, result } = await run('HV01', 'enable-network-proxy');
+    expect(view).toMatchObject({ executionState: 'Failed', exitCode: 1 });
+    expect(result).toMatchObject({
+      ok: false,
+      changed: false,
+      error: { code: 'PortBlockedByFirewall', permanent: true },
+    });
+    expect(result?.error?.message).toContain("'Hoster: no 6000-6999'");
+    expect(result?.error?.message).not.toContain('no UDP');
+    const after = await arm.inspect('HV01');
+    expect(after.registry).toEqual(before.registry);
+    expect(after.firewallRules).toEqual(before.firewallRules);
+    expect(after.services).toEqual(before.services);
   });
 
   it('refuses a machine without the host agent, permanently, and touches nothing', async () => {
@@ -138,14 +180,15 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     const first = await run('ContainerHostVM1', 'install-private-cloud-plugin');
     expect(first.result).toEqual({
       script: 'install-private-cloud-plugin',
-      version: 1,
+      version: 2,
       ok: true,
       changed: true,
       registryValuesSet: 7,
       serviceAction: 'restarted',
       serviceStatus: 'Running',
       agentSettings: 'none',
-      pluginDllPresent: true,
+      hnsKeyAccess: 'direct',
+      pluginDll: 'C:\\Windows\\System32\\PrivateCloudHNSPlugin.dll',
     });
     const after = await arm.inspect('ContainerHostVM1');
     const expected = asRegistryJson(installPrivateCloudPluginTable);
@@ -154,7 +197,12 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     expect(after.services.docker).toEqual({ status: 'Running', restartCount: 0 });
 
     const second = await run('ContainerHostVM1', 'install-private-cloud-plugin');
-    expect(second.result).toMatchObject({ changed: false, registryValuesSet: 0, serviceAction: 'none' });
+    expect(second.result).toMatchObject({
+      changed: false,
+      registryValuesSet: 0,
+      serviceAction: 'none',
+      hnsKeyAccess: 'notNeeded',
+    });
     const again = await arm.inspect('ContainerHostVM1');
     expect(again.registry).toEqual(after.registry);
     expect(again.services.hns?.restartCount).toBe(1);
@@ -176,7 +224,7 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     const agent = [
       { name: 'AgentIPAddress', value: '10.127.132.10' },
       { name: 'AgentPort', value: '6642' },
-      { name: 'AgentPath', value: '/networking/v1' },
+      { name: 'AgentPath', value: 'networking/v1' },
       { name: 'AgentFormat', value: 'json' },
     ];
     expect((await run('ContainerHostVM1', 'install-private-cloud-plugin', agent)).result).toMatchObject({
@@ -190,7 +238,7 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     expect((await arm.inspect('ContainerHostVM1')).registry[PLUGIN_KEY]).toMatchObject({
       AgentIPAddress: { type: 'REG_SZ', data: '10.127.132.10' },
       AgentPort: { type: 'REG_DWORD', data: 6642 },
-      AgentPath: { type: 'REG_SZ', data: '/networking/v1' },
+      AgentPath: { type: 'REG_SZ', data: 'networking/v1' },
       AgentFormat: { type: 'REG_SZ', data: 'json' },
     });
   });
@@ -203,7 +251,7 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     const port = await run('ContainerHostVM1', 'install-private-cloud-plugin', [
       { name: 'AgentIPAddress', value: '10.0.0.1' },
       { name: 'AgentPort', value: '99999' },
-      { name: 'AgentPath', value: '/x' },
+      { name: 'AgentPath', value: 'x' },
       { name: 'AgentFormat', value: 'xml' },
     ]);
     expect(port.result).toMatchObject({
@@ -213,6 +261,75 @@ describe('step 3: install-private-cloud-plugin on the container host VM', () => 
     const host = await run('HV01', 'install-private-cloud-plugin');
     expect(host.result).toMatchObject({ ok: false, error: { code: 'HnsNotFound', permanent: true } });
     expect((await arm.inspect('ContainerHostVM1')).services.hns?.restartCount).toBe(0);
+    const slash = await run('ContainerHostVM1', 'install-private-cloud-plugin', [
+      { name: 'AgentIPAddress', value: '10.0.0.1' },
+      { name: 'AgentPort', value: '6642' },
+      { name: 'AgentPath', value: '/x' },
+      { name: 'AgentFormat', value: 'xml' },
+    ]);
+    expect(slash.view.exitCode).toBe(1);
+    expect(slash.view.error).toMatch(/Cannot validate argument on parameter 'AgentPath'/);
+  });
+
+  it('fails with PluginDllMissing, permanently, changing nothing, when the DLL is not in System32', async () => {
+    await arm.setMachine('ContainerHostVM1', { files: { 'C:\\Windows\\System32\\PrivateCloudHNSPlugin.dll': false } });
+    const before = await arm.inspect('ContainerHostVM1');
+    const { view, result } = await run('ContainerHostVM1', 'install-private-cloud-plugin');
+    expect(view.exitCode).toBe(1);
+    expect(result).toMatchObject({
+      ok: false,
+      changed: false,
+      error: {
+        code: 'PluginDllMissing',
+        message:
+          'C:\\Windows\\System32\\PrivateCloudHNSPlugin.dll is not there: copy the Private Cloud HNS plugin DLL onto ' +
+          'the VM, then retry. Nothing was changed.',
+        permanent: true,
+      },
+    });
+    const after = await arm.inspect('ContainerHostVM1');
+    expect(after.registry).toEqual(before.registry);
+    expect(after.services.hns?.restartCount).toBe(0);
+  });
+
+  it('leaves an equivalent registration alone: REG_EXPAND_SZ path, other case', () => {
+    const vm = seedMachines().find((candidate) => candidate.name === 'ContainerHostVM1')!;
+    const install = () =>
+      parseResultLine(runScriptOnMachine(vm, hostScripts['install-private-cloud-plugin'].text, []).output);
+    expect(install()).toMatchObject({ changed: true });
+    const inproc = `HKLM\\${CLSID_KEY}\\InprocServer32`;
+    const expanded = { type: 'REG_EXPAND_SZ', data: '%SystemRoot%\\system32\\PrivateCloudHNSPlugin.dll' } as const;
+    vm.registry.setValue(inproc, '', expanded);
+    vm.registry.setValue(inproc, 'ThreadingModel', { type: 'REG_SZ', data: 'both' });
+    expect(install()).toMatchObject({ ok: true, changed: false, registryValuesSet: 0, serviceAction: 'none' });
+    expect(vm.registry.getValue(inproc, '')).toEqual(expanded);
+    expect(vm.service('hns')?.restartCount).toBe(1);
+    // Expanding to another folder is another registration.
+    vm.registry.setValue(inproc, '', { type: 'REG_EXPAND_SZ', data: '%windir%\\SysWOW64\\PrivateCloudHNSPlugin.dll' });
+    expect(install()).toMatchObject({ changed: true, registryValuesSet: 1 });
+    expect(vm.registry.getValue(inproc, '')).toEqual({
+      type: 'REG_SZ',
+      data: 'c:\\windows\\system32\\PrivateCloudHNSPlugin.dll',
+    });
+  });
+
+  it('takes ownership of a locked hns key, and fails permanently when even that does not open it', async () => {
+    await arm.setMachine('ContainerHostVM1', { hnsKeyAcl: 'locked' });
+    const locked = await run('ContainerHostVM1', 'install-private-cloud-plugin');
+    expect(locked.result).toMatchObject({ ok: true, hnsKeyAccess: 'ownershipTaken', registryValuesSet: 7 });
+    expect(locked.view.output).toContain(
+      'took ownership of HKLM\\SYSTEM\\CurrentControlSet\\Services\\hns\\Parameters as S-1-5-18 and granted it full control',
+    );
+    expect((await arm.inspect('ContainerHostVM1')).switches.hnsKeyAcl).toBeUndefined();
+
+    await arm.setMachine('ContainerHostVM2', { hnsKeyAcl: 'denied' });
+    const denied = await run('ContainerHostVM2', 'install-private-cloud-plugin');
+    expect(denied.result).toMatchObject({
+      ok: false,
+      changed: true,
+      error: { code: 'RegistryAccessDenied', permanent: true },
+    });
+    expect((await arm.inspect('ContainerHostVM2')).services.hns?.restartCount).toBe(0);
   });
 });
 
@@ -282,14 +399,44 @@ describe('step 4: ensure-container-network on the container host VM', () => {
     expect(result).toMatchObject({ action: 'created', network: { name: 'tunnel-net', driver: 'l2tunnel' } });
   });
 
-  it('treats the predefined nat network as a conflict, not something to change', async () => {
-    const { result } = await run(
-      'ContainerHostVM1',
-      'ensure-container-network',
-      networkParameters({ NetworkName: 'nat' }),
+  it.each(['nat', 'NAT', 'none', 'Default'])(
+    'refuses the reserved name %j before asking Docker, permanently',
+    async (NetworkName) => {
+      const { result } = await run('ContainerHostVM1', 'ensure-container-network', networkParameters({ NetworkName }));
+      expect(result).toMatchObject({ changed: false, error: { code: 'NetworkNameReserved', permanent: true } });
+      expect(result?.error?.message).toContain(`'${NetworkName}' is the name of one of Docker's predefined`);
+    },
+  );
+
+  it.each([
+    ['A network of this type can not be created because VFP is not available. (0x803b0037)', 'HyperVNotAvailable'],
+    ['Pool overlaps with other one on this address space', 'SubnetInUse'],
+    ['Invalid network type (0x803b000b)', 'DriverNotAvailable'],
+    ['The device is not ready. (0x15)', 'DockerCommandFailed'],
+  ])('classifies the create failure "%s" as %s', async (hnsFailure, code) => {
+    await arm.setMachine('ContainerHostVM1', { hnsFailure });
+    const { result } = await run('ContainerHostVM1', 'ensure-container-network', networkParameters());
+    expect(result).toMatchObject({ ok: false, error: { code, permanent: code !== 'DockerCommandFailed' } });
+    expect(result?.error?.message).toContain(`hnsCall failed in Win32: ${hnsFailure}`);
+  });
+
+  it('reports the CLI warnings apart from what it parses', async () => {
+    const warning = 'WARNING: Error loading config file: C:\\.docker\\config.json: Access is denied.';
+    await arm.setMachine('ContainerHostVM1', { dockerCliWarnings: [warning] });
+    const { result } = await run('ContainerHostVM1', 'ensure-container-network', networkParameters());
+    expect(result).toMatchObject({ ok: true, action: 'created', dockerWarnings: [warning] });
+    await arm.setMachine('ContainerHostVM1', { dockerCliWarnings: null });
+    expect((await run('ContainerHostVM1', 'ensure-container-network', networkParameters())).result).not.toHaveProperty(
+      'dockerWarnings',
     );
-    expect(result).toMatchObject({ error: { code: 'NetworkConflict', permanent: true } });
-    expect(result?.error?.message).toContain("driver 'nat'");
+  });
+
+  it('refuses an engine before 1.13 permanently and creates nothing', async () => {
+    await arm.setMachine('ContainerHostVM1', { dockerEngineVersion: '1.12.2-cs2-ws-beta' });
+    const { result } = await run('ContainerHostVM1', 'ensure-container-network', networkParameters());
+    expect(result).toMatchObject({ error: { code: 'DockerTooOld', permanent: true } });
+    expect(result?.error?.message).toContain('version 1.12.2-cs2-ws-beta');
+    expect((await arm.inspect('ContainerHostVM1')).dockerNetworks).toHaveLength(1);
   });
 
   it('reports an HNS failure as retryable, with the daemon text, and creates nothing', async () => {
@@ -314,7 +461,11 @@ describe('step 4: ensure-container-network on the container host VM', () => {
   it('reports a stopped engine as retryable and a machine without Docker as permanent', async () => {
     await arm.setMachine('ContainerHostVM1', { services: { docker: 'Stopped' } });
     expect((await run('ContainerHostVM1', 'ensure-container-network', networkParameters())).result).toMatchObject({
-      error: { code: 'DockerUnavailable', permanent: false },
+      error: {
+        code: 'DockerUnavailable',
+        permanent: false,
+        message: "The Docker engine service 'docker' is Stopped; it may still be starting, or need a start.",
+      },
     });
     expect((await run('HV01', 'ensure-container-network', networkParameters())).result).toMatchObject({
       error: { code: 'DockerNotFound', permanent: true },

@@ -70,7 +70,7 @@ describe('startRemoteRun / checkRemoteRun against the ARM emulator', () => {
     expect(started).toMatchObject({
       status: 'running',
       checkAfterInMs: 1000,
-      handle: { machine: machine('HV01'), runCommandName: name, script: 'enable-network-proxy', scriptVersion: 1 },
+      handle: { machine: machine('HV01'), runCommandName: name, script: 'enable-network-proxy', scriptVersion: 2 },
     });
     expect((await arm.inspect('HV01')).runCommands).toHaveLength(1);
     const done = await untilDone(started);
@@ -79,7 +79,7 @@ describe('startRemoteRun / checkRemoteRun against the ARM emulator', () => {
       exitCode: 0,
       result: {
         script: 'enable-network-proxy',
-        version: 1,
+        version: 2,
         ok: true,
         changed: true,
         firewallRulesAdded: 2,
@@ -173,11 +173,67 @@ describe('startRemoteRun / checkRemoteRun against the ARM emulator', () => {
     expect((await arm.inspect('ContainerHostVM1')).runCommands).toEqual([]);
   });
 
+  it('reports a Block rule on the proxy port as the script says it: PortBlockedByFirewall, permanent', async () => {
+    await arm.setMachine('HV01', {
+      firewallRules: [
+        {
+          displayName: 'Hoster: no 6642',
+          direction: 'Inbound',
+          action: 'Block',
+          protocol: 'TCP',
+          localPort: '6642',
+          enabled: true,
+          profile: 'Any',
+        },
+      ],
+    });
+    const error = await failure(
+      (async () =>
+        untilDone(
+          await startRemoteRun(
+            arm.client(),
+            {
+              machine: machine('HV01'),
+              script: hostScripts['enable-network-proxy'],
+              input: {},
+              runCommandName: nextName('enableNetworkProxy'),
+            },
+            { pollIntervalInMs: 15 },
+          ),
+        ))(),
+    );
+    expect(error).toMatchObject({ name: 'StepError', code: 'PortBlockedByFirewall', retryable: false });
+    expect(error.message).toContain("'Hoster: no 6642'");
+  });
+
   it('reports an HNS failure as retryable with the daemon text', async () => {
     await arm.setMachine('ContainerHostVM1', { hnsFailure: 'The device is not ready. (0x15)' });
     const error = await failure(runNetwork('ContainerHostVM1'));
     expect(error).toMatchObject({ code: 'DockerCommandFailed', retryable: true });
     expect(error.message).toContain('hnsCall failed in Win32: The device is not ready. (0x15)');
+  });
+
+  it.each([
+    [
+      { hnsFailure: 'A network of this type can not be created because VFP is not available. (0x803b0037)' },
+      'HyperVNotAvailable',
+    ],
+    [{ hnsFailure: 'Pool overlaps with other one on this address space' }, 'SubnetInUse'],
+    [{ hnsFailure: 'Invalid network type (0x803b000b)' }, 'DriverNotAvailable'],
+    [{ dockerEngineVersion: '1.12.2-cs2-ws-beta' }, 'DockerTooOld'],
+  ])('maps a create that cannot pass on a retry (%j) to permanent %s', async (switches, code) => {
+    await arm.setMachine('ContainerHostVM1', switches);
+    const error = await failure(runNetwork('ContainerHostVM1'));
+    expect(error).toMatchObject({ name: 'StepError', source: 'RunCommand', code, retryable: false });
+  });
+
+  it('keeps the warnings docker printed in the succeeded result', async () => {
+    await arm.setMachine('ContainerHostVM1', { dockerCliWarnings: ['WARNING: config.json'] });
+    const progress = await runNetwork('ContainerHostVM1');
+    expect(progress).toMatchObject({
+      status: 'succeeded',
+      result: { ok: true, dockerWarnings: ['WARNING: config.json'] },
+    });
   });
 
   it.each([

@@ -2,17 +2,27 @@ import { describe, expect, it } from 'vitest';
 
 import { parseParamBlock } from '../../../dev/arm/scriptEffects/powershellParameters';
 import { RESULT_SENTINEL } from '../../../shared/arc/resultLine';
-import { type ParameterPatternName, parameterPatterns } from '../../../shared/arc/scriptParameters';
+import {
+  containerNetworkDrivers,
+  type ParameterPatternName,
+  parameterPatterns,
+  predefinedNetworkNames,
+} from '../../../shared/arc/scriptParameters';
 import {
   type EnsureContainerNetworkInput,
   ensureContainerNetworkScript,
   findHostScript,
   hostScripts,
+  inspectContainerHostScript,
+  inspectHyperVHostScript,
   installPrivateCloudPluginScript,
   loadScriptText,
+  type RemoveContainerNetworkInput,
+  removeContainerNetworkScript,
+  removePrivateCloudPluginScript,
 } from '../../../shared/arc/scripts';
 import type { ValidationError } from '../../../shared/errors';
-import { enableNetworkProxyTable, type FactRow, installPrivateCloudPluginTable } from './factSheet';
+import { enableNetworkProxyTable, type FactRow, installPrivateCloudPluginTable, PLUGIN_KEY } from './factSheet';
 
 const validNetwork: EnsureContainerNetworkInput = {
   networkName: 'MyContainerOverlayNetwork',
@@ -83,7 +93,8 @@ describe('script catalogue', () => {
     expect(text.match(/@\{ Key = '/g)).toHaveLength(enableNetworkProxyTable.length);
     expect(text).toContain("$FirewallRuleName = 'Open Port 6642'");
     expect(text).toContain("$FirewallDirections = @('Inbound', 'Outbound')");
-    expect(text).toMatch(/if \(\$script:Changed\) \{\s*Restart-Service -Name \$ServiceName -Force/);
+    expect(text).toMatch(/if \(\$script:Changed\) \{\s*Restart-NamedService -Name \$ServiceName/);
+    expect(text).toContain('Restart-Service -Name $Name -Force');
     expect(text).toContain("$ServiceName = 'nchostagent'");
   });
 
@@ -101,7 +112,12 @@ describe('script catalogue', () => {
     }
     expect(text).toContain('CreateSubKey');
     expect(text).toContain("$ServiceName = 'hns'");
-    expect(text).toMatch(/if \(\$script:Changed\) \{\s*Restart-Service -Name \$ServiceName -Force/);
+    expect(text).toMatch(/if \(\$script:Changed\) \{\s*Restart-HnsService\s/);
+    expect(text).toContain('function Restart-HnsService {\n    Restart-Service -Name $ServiceName -Force\n}');
+    // The DLL is checked before the first write; ownership is taken by SID only.
+    expect(text.indexOf("'PluginDllMissing'")).toBeLessThan(text.indexOf('Set-PluginRegistryValue -Key $value.Key'));
+    expect(text).toContain("return 'S-1-5-18'");
+    expect(text).toContain("return 'S-1-5-32-544'");
   });
 
   it('ensure-container-network compares and never deletes', () => {
@@ -111,7 +127,8 @@ describe('script catalogue', () => {
     );
     expect(text).toContain("'NetworkConflict'");
     expect(text).not.toMatch(/network', '(rm|remove|prune)'/);
-    expect(text).toContain('-ceq $NetworkName');
+    expect(text).toContain('Get-NetworkIds -Name $NetworkName');
+    expect(text).toContain('$parts[1] -ceq $Name');
   });
 
   it('no request-derived value ever lands in the script text', () => {
@@ -123,6 +140,11 @@ describe('script catalogue', () => {
     } as const;
     const parameters = ensureContainerNetworkScript.buildParameters(input);
     for (const { value } of parameters.filter(({ name }) => name !== 'Driver')) {
+      for (const script of Object.values(hostScripts)) expect(script.text).not.toContain(value);
+    }
+    for (const { value } of removeContainerNetworkScript
+      .buildParameters(input)
+      .filter(({ name }) => name !== 'Driver')) {
       for (const script of Object.values(hostScripts)) expect(script.text).not.toContain(value);
     }
     const agent = { ipAddress: '10.250.1.77', port: 18443, path: '/unique/agent/path', format: 'xml' } as const;
@@ -144,6 +166,10 @@ function sampleInput(name: string): never {
     'enable-network-proxy': {},
     'install-private-cloud-plugin': { agent: { ipAddress: '10.0.0.1', port: 6642, path: '/x', format: 'json' } },
     'ensure-container-network': validNetwork,
+    'remove-container-network': validNetwork,
+    'inspect-hyperv-host': {},
+    'inspect-container-host': { networkName: 'MyContainerOverlayNetwork' },
+    'remove-private-cloud-plugin': {},
   };
   return inputs[name] as never;
 }
@@ -209,6 +235,21 @@ describe('ensure-container-network parameters', () => {
     );
     expect(psPatterns.NetworkName!.test(networkName)).toBe(false);
   });
+
+  it.each(['nat', 'none', 'default', 'Default', 'NAT'])(
+    'refuses the reserved name %j in TS and in the script, whatever its case',
+    (networkName) => {
+      expect(() => buildNetwork({ ...validNetwork, networkName })).toThrow(
+        expect.objectContaining({
+          issues: [
+            expect.objectContaining({ field: 'networkName', reason: expect.stringMatching(/predefined/) as unknown }),
+          ],
+        }),
+      );
+      expect(ensureContainerNetworkScript.text).toContain("$ReservedNetworkNames = @('nat', 'none', 'default')");
+      expect(ensureContainerNetworkScript.text).toContain('$ReservedNetworkNames -contains $NetworkName');
+    },
+  );
 
   it.each([
     ['driver', 'L2BRIDGE', 'Driver'],
@@ -285,9 +326,28 @@ describe('install-private-cloud-plugin parameters', () => {
     expect(installPrivateCloudPluginScript.buildParameters({ agent })).toEqual([
       { name: 'AgentIPAddress', value: '10.127.132.10' },
       { name: 'AgentPort', value: '6642' },
-      { name: 'AgentPath', value: '/networking/v1' },
+      { name: 'AgentPath', value: 'networking/v1' },
       { name: 'AgentFormat', value: 'json' },
     ]);
+  });
+
+  it.each(['/networking/v1', 'networking/v1'])(
+    'sends the agent path %s as InstallPrivateCloudPlugin.ps1 stores it, without a leading slash',
+    (path) => {
+      const parameters = installPrivateCloudPluginScript.buildParameters({ agent: { ...agent, path } });
+      expect(parameters.find((parameter) => parameter.name === 'AgentPath')?.value).toBe('networking/v1');
+    },
+  );
+
+  it('sends an agent path the script pattern takes: 255 characters after the slash, not 256', () => {
+    const path = parseParamBlock(installPrivateCloudPluginScript.text).find((p) => p.name === 'AgentPath')!.pattern!;
+    const [sent] = installPrivateCloudPluginScript
+      .buildParameters({ agent: { ...agent, path: `/${'a'.repeat(255)}` } })
+      .filter((parameter) => parameter.name === 'AgentPath');
+    expect(path.test(sent!.value)).toBe(true);
+    expect(() =>
+      installPrivateCloudPluginScript.buildParameters({ agent: { ...agent, path: 'a'.repeat(256) } }),
+    ).toThrow(expect.objectContaining({ name: 'ValidationError' }));
   });
 
   it.each([
@@ -295,7 +355,9 @@ describe('install-private-cloud-plugin parameters', () => {
     { port: 0 },
     { port: 65536 },
     { port: '6642' },
-    { path: 'networking' },
+    { path: '/' },
+    { path: '' },
+    { path: '//networking' },
     { path: '/a b' },
     { path: '/$(calc)' },
     { format: 'XML' },
@@ -317,5 +379,208 @@ describe('install-private-cloud-plugin parameters', () => {
     expect(() => hostScripts['enable-network-proxy'].buildParameters({ x: 1 } as never)).toThrow(
       expect.objectContaining({ name: 'ValidationError' }),
     );
+  });
+});
+
+/** Input that may be invalid, as a detach would bring it. */
+function buildRemoval(input: Record<string, unknown>) {
+  return removeContainerNetworkScript.buildParameters(input as RemoveContainerNetworkInput);
+}
+
+describe('remove-container-network', () => {
+  const text = removeContainerNetworkScript.text;
+  const code = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('\n');
+  const psPatterns = Object.fromEntries(parseParamBlock(text).map((parameter) => [parameter.name, parameter]));
+
+  it('takes the name, and the driver, subnet and gateway only when given', () => {
+    expect(buildRemoval({ networkName: 'MyContainerOverlayNetwork' })).toEqual([
+      { name: 'NetworkName', value: 'MyContainerOverlayNetwork' },
+    ]);
+    expect(buildRemoval({ ...validNetwork })).toEqual([
+      { name: 'NetworkName', value: 'MyContainerOverlayNetwork' },
+      { name: 'Driver', value: 'l2bridge' },
+      { name: 'Subnet', value: '192.168.1.0/24' },
+      { name: 'Gateway', value: '192.168.1.1' },
+    ]);
+    expect(buildRemoval({ networkName: 'n1', driver: 'l2tunnel' })).toEqual([
+      { name: 'NetworkName', value: 'n1' },
+      { name: 'Driver', value: 'l2tunnel' },
+    ]);
+    expect(
+      Object.values(psPatterns).map((parameter) => [parameter.name, parameter.mandatory, parameter.pattern?.flags]),
+    ).toEqual([
+      ['NetworkName', true, ''],
+      ['Driver', false, ''],
+      ['Subnet', false, ''],
+      ['Gateway', false, ''],
+    ]);
+  });
+
+  it.each([
+    ['networkName', 'net;calc', 'NetworkName'],
+    ['networkName', '$(Remove-Item C:\\)', 'NetworkName'],
+    ['networkName', 'net\n', 'NetworkName'],
+    ['networkName', "net' -Force", 'NetworkName'],
+    ['networkName', '-net', 'NetworkName'],
+    ['networkName', 'a'.repeat(65), 'NetworkName'],
+    ['driver', 'nat', 'Driver'],
+    ['driver', 'transparent', 'Driver'],
+    ['driver', 'L2BRIDGE', 'Driver'],
+    ['subnet', '192.168.1.0/24;calc', 'Subnet'],
+    ['gateway', '192.168.1.1\n', 'Gateway'],
+  ])('refuses %s %j, in TS and in the script', (field, value, parameter) => {
+    expect(() => buildRemoval({ networkName: 'n1', [field]: value })).toThrow(
+      expect.objectContaining({
+        name: 'ValidationError',
+        code: 'InvalidScriptParameters',
+        issues: [expect.objectContaining({ field })],
+      }),
+    );
+    expect(psPatterns[parameter]!.pattern!.test(value)).toBe(false);
+  });
+
+  it.each(predefinedNetworkNames)('refuses the predefined network %j in TS and in the script', (networkName) => {
+    expect(() => buildRemoval({ networkName })).toThrow(
+      expect.objectContaining({
+        issues: [
+          expect.objectContaining({ field: 'networkName', reason: expect.stringMatching(/predefined/) as unknown }),
+        ],
+      }),
+    );
+    expect(text).toContain(`$PredefinedNetworks = @(${predefinedNetworkNames.map((name) => `'${name}'`).join(', ')})`);
+    expect(code).toContain('$PredefinedNetworks -ccontains $NetworkName');
+  });
+
+  it('refuses a gateway outside the subnet, unknown fields, and a missing name, naming each field', () => {
+    expect(() => buildRemoval({ networkName: 'n1', subnet: '10.0.0.0/24', gateway: '10.0.1.1' })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ field: 'gateway' })] }),
+    );
+    let fields: string[] = [];
+    try {
+      buildRemoval({ force: true, driver: 'x' });
+    } catch (error) {
+      fields = (error as ValidationError).issues.map((issue) => issue.field).sort();
+    }
+    expect(fields).toEqual(['(input)', 'driver', 'networkName']);
+  });
+
+  it('removes by id after an exact-name match, only l2bridge or l2tunnel, and never creates', () => {
+    expect(code).toContain("Invoke-Docker @('network', 'rm', $network.Id)");
+    expect(code).toContain('-ceq $Name');
+    expect(code).toContain(`$ManagedDrivers = @(${containerNetworkDrivers.map((driver) => `'${driver}'`).join(', ')})`);
+    expect(code).toContain('$ManagedDrivers -cnotcontains $network.Driver');
+    for (const code_ of ['ContainersStillConnected', 'NetworkNotManaged', 'NetworkMismatch', 'PredefinedNetwork']) {
+      expect(code).toContain(`'${code_}'`);
+    }
+    expect(code).not.toMatch(/'network', 'create'|'prune'|'--force'|'-f'/);
+    // Containers are checked before the removal, and the removal is verified by id.
+    expect(code.indexOf('New-ContainersFailure -Network $network')).toBeLessThan(code.indexOf("'network', 'rm'"));
+    expect(code).toContain('(Get-NetworkIds -Name $NetworkName) -ccontains $network.Id');
+  });
+
+  it('reads docker stderr apart from stdout', () => {
+    expect(code).not.toContain('2>&1');
+    expect(code).toContain('$start.RedirectStandardError = $true');
+    expect(code).toMatch(/ErrorText = \$stderr\.Result/);
+    expect(code).toContain('$inspect.Output | ConvertFrom-Json');
+  });
+});
+
+/** Script text without its comment lines, so that comments may name what the code must not do. */
+function codeOf(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('\n');
+}
+
+/** Anything that writes: registry, firewall, services, Docker networks. */
+const WRITES =
+  /SetValue|CreateSubKey|DeleteSubKey|DeleteValue|Set-Item|Remove-Item|New-NetFirewallRule|Remove-NetFirewallRule|Set-NetFirewallRule|netsh|Restart-Service|Start-Service|Stop-Service|Set-Service|'network', '(create|rm|remove|prune|connect|disconnect)'/;
+
+describe('inspection scripts', () => {
+  it('inspect-hyperv-host reads exactly the ConfigureMCNP.ps1 table, the two rules and nchostagent, and writes nothing', () => {
+    const text = inspectHyperVHostScript.text;
+    for (const row of enableNetworkProxyTable) expect(text).toContain(rowText(row));
+    expect(text.match(/@\{ Key = '/g)).toHaveLength(enableNetworkProxyTable.length);
+    expect(text).toContain("$FirewallRuleName = 'Open Port 6642'");
+    expect(text).toContain("$FirewallDirections = @('Inbound', 'Outbound')");
+    expect(text).toContain("$ServiceName = 'nchostagent'");
+    expect(codeOf(text)).not.toMatch(WRITES);
+    expect(codeOf(text)).toContain('changed = $false; networkProxyEnabled = $enabled');
+    expect(inspectHyperVHostScript.buildParameters({})).toEqual([]);
+    expect(() => inspectHyperVHostScript.buildParameters({ networkName: 'x' } as never)).toThrow(
+      expect.objectContaining({ name: 'ValidationError', issues: [expect.objectContaining({ field: '(input)' })] }),
+    );
+  });
+
+  it('inspect-container-host reads exactly the InstallPrivateCloudPlugin.ps1 registration and hns, and writes nothing', () => {
+    const text = inspectContainerHostScript.text;
+    for (const row of installPrivateCloudPluginTable) expect(text).toContain(rowText(row));
+    expect(text.match(/@\{ Key = '/g)).toHaveLength(installPrivateCloudPluginTable.length);
+    expect(text).toContain("$ServiceName = 'hns'");
+    const code = codeOf(text);
+    expect(code).not.toMatch(WRITES);
+    expect(code).not.toContain('2>&1');
+    expect(code).toContain('-ceq $Name');
+    expect(code).toContain('changed = $false; pluginInstalled = $installed');
+  });
+
+  it('inspect-container-host takes an optional network name, refusing hostile ones in TS and in the script', () => {
+    expect(inspectContainerHostScript.buildParameters({})).toEqual([]);
+    expect(inspectContainerHostScript.buildParameters({ networkName: 'MyContainerOverlayNetwork' })).toEqual([
+      { name: 'NetworkName', value: 'MyContainerOverlayNetwork' },
+    ]);
+    const [declared] = parseParamBlock(inspectContainerHostScript.text);
+    expect(declared).toMatchObject({ name: 'NetworkName', mandatory: false });
+    for (const networkName of ['net;calc', '$(calc)', 'net\n', 'a b', '-x', '']) {
+      expect(() => inspectContainerHostScript.buildParameters({ networkName })).toThrow(
+        expect.objectContaining({ issues: [expect.objectContaining({ field: 'networkName' })] }),
+      );
+      expect(declared?.pattern?.test(networkName)).toBe(false);
+    }
+    expect(() => inspectContainerHostScript.buildParameters({ networkName: 'default' })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ field: 'networkName' })] }),
+    );
+    expect(() => inspectContainerHostScript.buildParameters({ networkName: 1 } as never)).toThrow(
+      expect.objectContaining({ name: 'ValidationError' }),
+    );
+  });
+});
+
+describe('remove-private-cloud-plugin', () => {
+  const text = removePrivateCloudPluginScript.text;
+  const code = codeOf(text);
+
+  it('deletes exactly the two keys the registration writes, whole, and writes nothing', () => {
+    const classKey = installPrivateCloudPluginTable.find(
+      (row) => row.name === '' && !row.key.endsWith('InprocServer32'),
+    );
+    expect(text).toContain(`$PluginKey = '${PLUGIN_KEY.replace(/^HKLM\\/, '')}'`);
+    expect(text).toContain(`$ClassKey = '${classKey!.key.replace(/^HKLM\\/, '')}'`);
+    expect(code).toContain('$RegistrationKeys = @($PluginKey, $ClassKey)');
+    expect(code).toContain('try { $base.DeleteSubKeyTree($Key, $false) } finally { $base.Dispose() }');
+    expect(code).toContain('Remove-RegistryKeyTree -Key $key');
+    expect(code).not.toMatch(/SetValue|CreateSubKey|New-Item|Set-Item|'network', '(create|rm)'/);
+    expect(code).not.toContain('2>&1');
+  });
+
+  it('checks for networks before deleting, restarts hns only on a change, and verifies', () => {
+    expect(code.indexOf('Assert-NoPluginNetworks\n')).toBeLessThan(code.indexOf('Remove-RegistryKeyTree -Key $key'));
+    expect(code).toContain("$PluginDrivers = @('l2bridge', 'l2tunnel')");
+    expect(code).toMatch(/if \(\$script:Changed -and \$null -ne \$service\) \{\s*Restart-HnsService\s/);
+    expect(code).toContain("'ContainerNetworksStillPresent'");
+    expect(code).toContain("throw (New-StepFailure 'VerificationFailed'");
+  });
+
+  it('takes nothing', () => {
+    expect(removePrivateCloudPluginScript.buildParameters({})).toEqual([]);
+    expect(() => removePrivateCloudPluginScript.buildParameters({ force: true } as never)).toThrow(
+      expect.objectContaining({ name: 'ValidationError', code: 'InvalidScriptParameters' }),
+    );
+    expect(parseParamBlock(text)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { isRetryableStatus } from '../../../shared/arc/armPipeline';
+import { isRetryableStatus } from '../../../shared/arc/armService';
 
 describe('ARM statuses a later delivery may retry', () => {
   it.each([
