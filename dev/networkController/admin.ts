@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { faultRuleSchema } from './faults';
 import { type ApiResponse, NcError, notFound } from './http';
+import { findIpConfiguration, loadBalancerReferencesSchema, setLoadBalancerReferences } from './loadBalancerReferences';
 import { insertRaw } from './raw';
 import type { RequestLog } from './requestLog';
 import type { EmulatorState } from './state';
@@ -42,11 +43,31 @@ function unsupported(method: string, path: string): NcError {
   return new NcError(405, 'MethodNotAllowed', `${method} ${path} is not an emulator control route.`);
 }
 
+/** `networkInterfaces/{nic}/ipConfigurations/{ipc}/loadBalancerReferences`: what a load balancer points at. */
+function routeNetworkInterfaces(state: EmulatorState, method: string, segments: string[], body: Buffer): ApiResponse {
+  const path = '/_emulator/' + segments.join('/');
+  const [, nicId, child, ipcId, leaf, ...rest] = segments;
+  if (
+    nicId === undefined ||
+    child?.toLowerCase() !== 'ipconfigurations' ||
+    ipcId === undefined ||
+    leaf?.toLowerCase() !== 'loadbalancerreferences' ||
+    rest.length > 0
+  ) {
+    throw notFound(path);
+  }
+  if (method !== 'PUT') throw unsupported(method, path);
+  // The target is looked up before the body is read, so an unknown NIC or ipConfiguration is a 404 whatever was sent.
+  const ipc = findIpConfiguration(state.store, nicId, ipcId);
+  return { status: 200, body: setLoadBalancerReferences(ipc, parseBody(loadBalancerReferencesSchema, body, false)) };
+}
+
 /** Test and benchmark controls under /_emulator; not part of the NC API. */
 export function routeAdmin(context: AdminContext, method: string, segments: string[], body: Buffer): ApiResponse {
   const { state } = context;
   const [route, id, ...rest] = segments.map((s) => s.toLowerCase());
   const path = '/_emulator/' + segments.join('/');
+  if (route === 'networkinterfaces') return routeNetworkInterfaces(state, method, segments, body);
   if (rest.length > 0) throw notFound(path);
   switch (`${method} ${route ?? ''}${id === undefined ? '' : '/:id'}`) {
     case 'POST reset':

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 
+import { listenHttps } from '../listen';
 import { routeAdmin } from './admin';
 import { defaultErrorCode, FaultRegistry } from './faults';
 import { type ApiResponse, errorBody, headerValue, NcError, newGuid, notFound } from './http';
@@ -92,6 +92,8 @@ function normalizeThumbprint(thumbprint: string): string {
  *   POST /_emulator/reset {seed?}            POST /_emulator/resources {resources: [{resourceRef, body}]}
  *   GET|POST|DELETE /_emulator/faults, DELETE /_emulator/faults/{id}
  *   GET|DELETE /_emulator/requests           GET|PUT /_emulator/settings
+ *   PUT /_emulator/networkInterfaces/{nic}/ipConfigurations/{ipc}/loadBalancerReferences
+ *     {backendAddressPools?: string[], inboundNatRules?: string[]}
  */
 export async function startNetworkControllerEmulator(
   options: NetworkControllerEmulatorOptions,
@@ -244,23 +246,15 @@ export async function startNetworkControllerEmulator(
       });
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  state.origin = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = await listenHttps(server, options.port ?? 0, host);
+  state.origin = listening.origin;
 
   return {
     origin: state.origin,
     baseUrl: `${state.origin}/networking/v1`,
-    close: async () => {
+    close: () => {
       state.operations.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      return listening.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { FaultRule } from './faults';
 import { type ApiResponse, headerValue, NcError, newEtag, newGuid, parseEtagList } from './http';
+import { refuseRemovalOfReferenced } from './loadBalancerReferences';
 import type { Operation } from './operations';
 import { formatRef, NETWORK_INTERFACES, refKey } from './refs';
 import { type ApiRequest, type EmulatorState, operationResultUrl, operationUrl } from './state';
@@ -23,21 +24,28 @@ function readJson(request: ApiRequest): unknown {
   }
 }
 
-function ensureNotLocked(state: EmulatorState, nicRef: string, mayCancel: boolean): void {
+/**
+ * Throws 409 AnotherOperationInProgress when an operation holds the NIC's tree, unless this PUT may cancel it; then
+ * it returns that operation, for the caller to cancel once its own write is known to be accepted (a refused PUT
+ * must leave everything as it was).
+ */
+function checkNotLocked(state: EmulatorState, nicRef: string, mayCancel: boolean): Operation | undefined {
   const running = state.operations.runningOn(refKey(nicRef));
-  if (running === undefined) return;
-  if (mayCancel && state.settings.cancelInProgressOnPut && running.kind === 'put') {
-    state.operations.finish(running, 'Canceled', {
-      code: 'Canceled',
-      message: 'The operation was canceled by a newer PUT.',
-    });
-    return;
-  }
+  if (running === undefined) return undefined;
+  if (mayCancel && state.settings.cancelInProgressOnPut && running.kind === 'put') return running;
   throw new NcError(
     409,
     'AnotherOperationInProgress',
     `Another operation is in progress on '${nicRef}': ${operationUrl(state, running.id)}`,
   );
+}
+
+function cancelSuperseded(state: EmulatorState, running: Operation | undefined): void {
+  if (running === undefined) return;
+  state.operations.finish(running, 'Canceled', {
+    code: 'Canceled',
+    message: 'The operation was canceled by a newer PUT.',
+  });
 }
 
 /** Spec §1.3.1.1's table; etags are compared as exact strings, weak prefix included. */
@@ -165,9 +173,16 @@ export function putNetworkInterface(state: EmulatorState, request: ApiRequest, n
   const body = readJson(request);
   const existing = state.store.getNic(nicId);
   const nicRef = formatRef(NETWORK_INTERFACES, existing?.resourceId ?? nicId);
-  ensureNotLocked(state, nicRef, true);
+  const superseded = checkNotLocked(state, nicRef, true);
   checkPreconditions(request, existing?.etag, nicRef);
   const desired = validate(state, body, nicId, existing);
+  // Replace semantics: an ipConfiguration the body leaves out is removed, unless a load balancer still uses it.
+  const kept = new Set(desired.ipConfigurations.map((ipc) => ipc.resourceId.toLowerCase()));
+  refuseRemovalOfReferenced(
+    (existing?.properties.ipConfigurations ?? []).filter((ipc) => !kept.has(ipc.resourceId.toLowerCase())),
+    'properties.ipConfigurations',
+  );
+  cancelSuperseded(state, superseded);
   const nic = buildNic(desired, existing, nicId, newEtag());
   const operation = accept(state, request, nic);
   return { status: existing === undefined ? 201 : 200, headers: asyncHeaders(state, operation, nic.etag), body: nic };
@@ -189,7 +204,7 @@ export function putIpConfiguration(
       `The parent resource '/networkInterfaces/${nicId}' does not exist.`,
     );
   }
-  ensureNotLocked(state, nic.resourceRef, false);
+  checkNotLocked(state, nic.resourceRef, false);
   const index = nic.properties.ipConfigurations.findIndex(
     (ipc) => ipc.resourceId.toLowerCase() === ipcId.toLowerCase(),
   );
@@ -233,8 +248,9 @@ function deleteAccepted(state: EmulatorState, operation: Operation): ApiResponse
 export function deleteNetworkInterface(state: EmulatorState, request: ApiRequest, nicId: string): ApiResponse {
   const nic = state.store.getNic(nicId);
   if (nic === undefined) return { status: 204 };
-  ensureNotLocked(state, nic.resourceRef, false);
+  checkNotLocked(state, nic.resourceRef, false);
   checkPreconditions(request, nic.etag, nic.resourceRef);
+  refuseRemovalOfReferenced(nic.properties.ipConfigurations);
   setTreeState(nic, 'Deleting');
   const fault = request.fault;
   const operation = state.operations.start(
@@ -264,8 +280,9 @@ export function deleteIpConfiguration(
   const nic = state.store.getNic(nicId);
   const target = nic?.properties.ipConfigurations.find((ipc) => ipc.resourceId.toLowerCase() === ipcId.toLowerCase());
   if (nic === undefined || target === undefined) return { status: 204 };
-  ensureNotLocked(state, nic.resourceRef, false);
+  checkNotLocked(state, nic.resourceRef, false);
   checkPreconditions(request, nic.etag, target.resourceRef);
+  refuseRemovalOfReferenced([target]);
   // Spec §1.3.2.6: the child goes Deleting and its parent Updating; the parent's new etag reaches every child.
   const etag = newEtag();
   nic.etag = etag;

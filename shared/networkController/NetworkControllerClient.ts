@@ -5,6 +5,7 @@ import type { z } from 'zod';
 
 import { RemoteServiceError } from '../errors';
 import { exceedsCallBudget, parseRetryAfterInMs, retryDelayInMs } from '../http/retryPolicy';
+import { tlsAgentOptions } from '../http/secureContext';
 import { sleep } from '../http/sleep';
 import { isRetryableResponse } from './controllerErrors';
 import {
@@ -20,6 +21,7 @@ import {
   type Server,
   ServerSchema,
   subnetPath,
+  subnetsPath,
   type VirtualSubnet,
   VirtualSubnetSchema,
 } from './resources';
@@ -94,9 +96,11 @@ export class NetworkControllerClient {
     this.http = options.httpClient ?? axios.create({ httpsAgent: buildAgent(options.tls ?? {}), proxy: false });
   }
 
-  async listNetworkInterfaces(options: OperationOptions = {}): Promise<NetworkInterface[]> {
-    const response = await this.send('GET', '/networkInterfaces', undefined, options);
-    return this.parse(listSchema(NetworkInterfaceSchema), response, '/networkInterfaces').value;
+  /** A virtual network's subnets, each with its read-only `ipConfigurations` back-references. */
+  async listVirtualSubnets(virtualNetworkId: string, options: OperationOptions = {}): Promise<VirtualSubnet[]> {
+    const path = subnetsPath(virtualNetworkId);
+    const response = await this.send('GET', path, undefined, options);
+    return this.parse(listSchema(VirtualSubnetSchema), response, path).value;
   }
 
   async getNetworkInterface(nicId: string, options: OperationOptions = {}): Promise<Versioned<NetworkInterface>> {
@@ -304,9 +308,11 @@ function transportError(error: unknown, method: string, path: string): RemoteSer
 function buildAgent(tls: ClientTls): Agent {
   return new Agent({
     keepAlive: true,
-    ca: tls.caCertPem,
     rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
-    ...('certPem' in tls ? { cert: tls.certPem, key: tls.keyPem } : {}),
-    ...('pfxBase64' in tls ? { pfx: Buffer.from(tls.pfxBase64, 'base64'), passphrase: tls.pfxPassphrase } : {}),
+    ...tlsAgentOptions({
+      ca: tls.caCertPem,
+      ...('certPem' in tls ? { cert: tls.certPem, key: tls.keyPem } : {}),
+      ...('pfxBase64' in tls ? { pfx: Buffer.from(tls.pfxBase64, 'base64'), passphrase: tls.pfxPassphrase } : {}),
+    }),
   });
 }

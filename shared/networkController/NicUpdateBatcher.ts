@@ -1,7 +1,17 @@
 import { isRemoteServiceError, RemoteServiceError } from '../errors';
 import type { NetworkControllerClient, OperationOptions } from './NetworkControllerClient';
-import { mergeIpConfigurations, writableNic } from './nicMerge';
+import { mergeIpConfigurations, releaseIpConfigurations, writableNic } from './nicMerge';
 import type { NetworkInterface } from './resources';
+
+/** What one detaching attachment wants off a NIC: every configuration tagged for it (see releaseIpConfigurations). */
+export interface NicRelease {
+  /** The detaching attachment (`ownerOf`). */
+  release: string;
+  guard?: (nic: NetworkInterface) => void;
+}
+
+/** One attachment's change to a NIC: addresses to add, or its own configurations to release. */
+export type NicChange = NicAddition | NicRelease;
 
 /** What one attachment wants on a NIC. */
 export interface NicAddition {
@@ -43,13 +53,13 @@ const BURST_MEMORY_IN_MS = 2_000;
 type WriterClient = Pick<NetworkControllerClient, 'getNetworkInterface' | 'putNetworkInterface' | 'getOperation'>;
 
 interface Pending {
-  addition: NicAddition;
+  addition: NicChange;
   resolve: (result: NicUpdateResult) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Merges additions aimed at the same NIC within a short window into one read-merge-PUT, the way Azure CNI batches
+ * Merges changes (additions, and releases by detaching attachments) aimed at the same NIC within a short window into one read-merge-PUT, the way Azure CNI batches
  * secondary-IP allocation: fewer writes, and fewer 409/412 rounds between attachments racing for one NIC. Each
  * addition is merged on its own, so one attachment's conflict fails that attachment only.
  */
@@ -64,7 +74,7 @@ export class NicUpdateBatcher {
     private readonly options: NicUpdateBatcherOptions,
   ) {}
 
-  update(nicId: string, addition: NicAddition, options: OperationOptions = {}): Promise<NicUpdateResult> {
+  update(nicId: string, addition: NicChange, options: OperationOptions = {}): Promise<NicUpdateResult> {
     const key = nicId.toLowerCase();
     return new Promise<NicUpdateResult>((resolve, reject) => {
       const queue = this.pending.get(key) ?? [];
@@ -122,8 +132,12 @@ export class NicUpdateBatcher {
         const accepted: Pending[] = [];
         for (const entry of live) {
           try {
-            entry.addition.guard?.(nic);
-            const merged = mergeIpConfigurations({ nic: body ?? nic, ...entry.addition });
+            const change = entry.addition;
+            change.guard?.(nic);
+            const merged =
+              'release' in change
+                ? releaseIpConfigurations(body ?? nic, change.release)
+                : mergeIpConfigurations({ nic: body ?? nic, ...change });
             body = merged.body ?? body;
             accepted.push(entry);
           } catch (error) {
@@ -141,7 +155,7 @@ export class NicUpdateBatcher {
         }
         try {
           const added = live
-            .flatMap((e) => e.addition.addresses)
+            .flatMap((e) => ('release' in e.addition ? [`-${e.addition.release}`] : e.addition.addresses))
             .sort()
             .join(',');
           const put = await this.client.putNetworkInterface(nicId, body, {

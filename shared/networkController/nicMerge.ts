@@ -20,6 +20,12 @@ import { sameResourceRef } from './resources';
  */
 export const OWNER_TAG = 'containerAttachment';
 
+/**
+ * Set beside the owner tag on a configuration that was on the NIC before the attachment (added by hand, or before
+ * this product) and that the attachment adopted: a detach gives it back untagged instead of removing it.
+ */
+export const ADOPTED_TAG = 'containerAttachmentAdopted';
+
 export function ownerOf(tenantId: string, attachmentId: string): string {
   return `${tenantId}/${attachmentId}`;
 }
@@ -29,9 +35,24 @@ function tagOwner(ipc: IpConfiguration): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * Who holds an address, as a conflict message may say it: the attachment by name when it is the asking tenant's
+ * own (so the user knows what to detach), never another tenant's.
+ */
+function holderText(holder: string | undefined, asking: string | undefined): string {
+  const tenant = (owner: string | undefined) => owner?.split('/')[0];
+  if (holder === undefined) return 'not by an attachment';
+  if (asking !== undefined && tenant(holder) === tenant(asking)) {
+    return `for attachment ${holder.slice(holder.indexOf('/') + 1)} of this tenant; detach it to release the address`;
+  }
+  return 'for another attachment';
+}
+
 export interface AddressHolder {
   nicId: string;
   ipConfigurationId: string;
+  /** The owner tag of the holding configuration, if any (`ownerOf`). */
+  owner?: string;
 }
 
 /** The virtual network (lower-cased resourceId) of a virtual subnet's ref; undefined for any other kind of ref. */
@@ -57,7 +78,12 @@ export function addressHolders(
       if (!address) continue;
       if (network !== undefined && virtualNetworkOf(ipc.properties.subnet?.resourceRef) !== network) continue;
       const list = holders.get(address) ?? [];
-      list.push({ nicId: nic.resourceId, ipConfigurationId: ipc.resourceId });
+      const holder = tagOwner(ipc);
+      list.push({
+        nicId: nic.resourceId,
+        ipConfigurationId: ipc.resourceId,
+        ...(holder === undefined ? {} : { owner: holder }),
+      });
       holders.set(address, list);
     }
   }
@@ -241,11 +267,11 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
       if (owner === undefined || holder === owner) {
         alreadyPresent.push(address);
       } else if (holder === undefined) {
-        existing[sameIdIndex] = { ...sameId, tags: { ...sameId.tags, [OWNER_TAG]: owner } };
+        existing[sameIdIndex] = { ...sameId, tags: { ...sameId.tags, [OWNER_TAG]: owner, [ADOPTED_TAG]: 'true' } };
         adopted.push(address);
         changed = true;
       } else {
-        conflicts.push(`${address} (held by ${nic.resourceId}/${sameId.resourceId} for another attachment)`);
+        conflicts.push(`${address} (held by ${nic.resourceId}/${sameId.resourceId} ${holderText(holder, owner)})`);
       }
       continue;
     }
@@ -263,7 +289,10 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
       (h) => h.nicId.toLowerCase() !== nic.resourceId.toLowerCase(),
     );
     if (others.length > 0) {
-      conflicts.push(`${address} (held by ${others.map((h) => `${h.nicId}/${h.ipConfigurationId}`).join(', ')})`);
+      const held = others.map(
+        (h) => `${h.nicId}/${h.ipConfigurationId}${h.owner === undefined ? '' : ` ${holderText(h.owner, owner)}`}`,
+      );
+      conflicts.push(`${address} (held by ${held.join(', ')})`);
       continue;
     }
     added.push(address);
@@ -287,6 +316,49 @@ export function mergeIpConfigurations(input: MergeInput): MergeResult {
   }
   if (additions.length === 0 && !changed) return { added, alreadyPresent, adopted };
   return { body: writableNic(nic, [...existing, ...additions]), added, alreadyPresent, adopted };
+}
+
+export interface ReleaseResult {
+  /** The whole NIC to PUT, or undefined when nothing of `owner`'s is left on it. */
+  body?: NetworkInterface;
+  /** Addresses whose configurations are removed. */
+  removed: string[];
+  /** Addresses the owner had adopted: they stay on the NIC, untagged, as they were before. */
+  returned: string[];
+}
+
+/**
+ * Takes `owner`'s IP configurations off the NIC: those it added are removed, those it adopted lose its tags. A
+ * configuration anyone else owns, or nobody, is left exactly as it is.
+ */
+export function releaseIpConfigurations(nic: NetworkInterface, owner: string): ReleaseResult {
+  const removed: string[] = [];
+  const returned: string[] = [];
+  const kept: IpConfiguration[] = [];
+  for (const ipc of nic.properties.ipConfigurations.map(writableIpConfiguration)) {
+    const address = ipc.properties.privateIPAddress ?? ipc.resourceId;
+    if (tagOwner(ipc) !== owner) {
+      kept.push(ipc);
+    } else if (ipc.tags?.[ADOPTED_TAG] === 'true') {
+      const tags = { ...ipc.tags };
+      delete tags[OWNER_TAG];
+      delete tags[ADOPTED_TAG];
+      const { tags: _old, ...rest } = ipc;
+      kept.push(Object.keys(tags).length > 0 ? { ...rest, tags } : rest);
+      returned.push(address);
+    } else {
+      removed.push(address);
+    }
+  }
+  if (removed.length === 0 && returned.length === 0) return { removed, returned };
+  return { body: writableNic(nic, kept), removed, returned };
+}
+
+/** The addresses of `owner`'s configurations on the NIC (none once a release has taken effect). */
+export function ownedAddresses(nic: NetworkInterface, owner: string): string[] {
+  return nic.properties.ipConfigurations
+    .filter((ipc) => tagOwner(ipc) === owner)
+    .map((ipc) => ipc.properties.privateIPAddress ?? ipc.resourceId);
 }
 
 /** A NIC as a PUT body: read-only envelope and state fields removed, everything else kept. */

@@ -98,6 +98,7 @@ export function listSchema<T extends z.ZodType>(item: T) {
 export const nicPath = (nicId: string) => `/networkInterfaces/${encodeURIComponent(nicId)}`;
 export const subnetPath = (vnetId: string, subnetId: string) =>
   `/virtualNetworks/${encodeURIComponent(vnetId)}/subnets/${encodeURIComponent(subnetId)}`;
+export const subnetsPath = (vnetId: string) => `/virtualNetworks/${encodeURIComponent(vnetId)}/subnets`;
 export const aclPath = (aclId: string) => `/accessControlLists/${encodeURIComponent(aclId)}`;
 
 /** resourceRefs are echoed as clients sent them, so compare them without regard to case. */

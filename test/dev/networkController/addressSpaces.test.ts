@@ -335,6 +335,65 @@ describe('NC emulator: every virtual network is its own address space', () => {
       ]);
     });
 
+    it('are the controller’s own: copies in a loaded body are ignored, and a NIC loaded on the subnet appears', async () => {
+      const loaded = await h.admin('POST', '/resources', {
+        resources: [
+          {
+            resourceRef: '/virtualNetworks/VNet4',
+            body: {
+              properties: {
+                addressSpace: { addressPrefixes: ['10.4.0.0/16'] },
+                subnets: [
+                  {
+                    resourceId: 'Subnet1',
+                    properties: {
+                      addressPrefix: '10.4.1.0/24',
+                      // What a client might send back from an earlier GET, or invent: never stored.
+                      ipConfigurations: [
+                        { resourceRef: '/networkInterfaces/Ghost_Net0/ipConfigurations/Ghost_IP0' },
+                        { resourceRef: `${FABRIKAM}/ipConfigurations/FabrikamVM1_IP0` },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        ],
+      });
+      expect(loaded.status).toBe(200);
+      expect(await refs('/virtualNetworks/VNet4/subnets/Subnet1')).toEqual([]);
+      const created = await put(
+        'VNet4_Net0',
+        newNic('VNet4_Net0', onSubnet('a', '10.4.1.5', '/VIRTUALNETWORKS/vnet4/Subnets/SUBNET1')),
+      );
+      expect(created.status).toBe(201);
+      expect(await refs('/virtualNetworks/VNet4/subnets/Subnet1')).toEqual([
+        '/networkInterfaces/VNet4_Net0/ipConfigurations/a',
+      ]);
+      // Loading the network again (its subnets as GET shows them, back-references included) changes nothing.
+      const vnet = await h.api<VirtualNetworkBody>('GET', '/virtualNetworks/VNet4');
+      await h.admin('POST', '/resources', { resources: [{ resourceRef: '/virtualNetworks/VNet4', body: vnet.body }] });
+      expect(await refs('/virtualNetworks/VNet4/subnets/Subnet1')).toEqual([
+        '/networkInterfaces/VNet4_Net0/ipConfigurations/a',
+      ]);
+    });
+
+    it('name each NIC on a network, so its NICs are found without the NIC list: a network of none has none', async () => {
+      const subnets = await h.api<ListBody<SubnetBody>>('GET', '/virtualNetworks/VNet3/subnets');
+      expect(subnets.status).toBe(200);
+      expect(subnets.body.value.map((sub) => sub.properties.ipConfigurations)).toEqual([[]]);
+      const vnet1 = await h.api<ListBody<SubnetBody>>('GET', '/virtualNetworks/VNet1/subnets');
+      const named = vnet1.body.value.flatMap((sub) => sub.properties.ipConfigurations.map((r) => r.resourceRef));
+      const all = await h.api<ListBody<NicBody>>('GET', '/networkInterfaces');
+      const onVnet1 = all.body.value.flatMap((nic) =>
+        nic.properties.ipConfigurations
+          .filter((ipc) => ipc.properties.subnet?.resourceRef.toLowerCase().startsWith('/virtualnetworks/vnet1/'))
+          .map((ipc) => ipc.resourceRef),
+      );
+      expect([...named].sort()).toEqual([...onVnet1].sort());
+    });
+
     it('drop an ipConfiguration once it is deleted, and all of a NIC once the NIC is deleted', async () => {
       const created = await put(
         'Fabrikam_Net9',

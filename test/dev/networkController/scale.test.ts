@@ -95,4 +95,52 @@ describe('NC emulator: raw resource load at benchmark scale', () => {
     expect(taken.status).toBe(400);
     expect(taken.body.error.code).toBe('PrivateIPAddressInUse');
   });
+
+  it("loaded at run time, each tenant network's subnets list only their own NICs' ipConfigurations", async () => {
+    const tenants = 50;
+    const nicsPerSubnet = 20;
+    const resources = Array.from({ length: tenants }, (_, t) => [
+      {
+        resourceRef: `/virtualNetworks/Tenant${t}`,
+        body: {
+          properties: {
+            addressSpace: { addressPrefixes: ['172.16.0.0/16'] },
+            subnets: [0, 1].map((s) => ({ resourceId: `S${s}`, properties: { addressPrefix: `172.16.${s}.0/24` } })),
+          },
+        },
+      },
+      ...[0, 1].flatMap((s) =>
+        Array.from({ length: nicsPerSubnet }, (_, n) => ({
+          resourceRef: `/networkInterfaces/T${t}_S${s}_N${n}`,
+          body: {
+            properties: {
+              ipConfigurations: [
+                {
+                  resourceId: 'IP0',
+                  properties: {
+                    // The same addresses on every tenant network: HNV address spaces are per virtual network.
+                    privateIPAddress: `172.16.${s}.${n + 4}`,
+                    privateIPAllocationMethod: 'Static',
+                    subnet: { resourceRef: `/virtualNetworks/Tenant${t}/subnets/S${s}` },
+                  },
+                },
+              ],
+            },
+          },
+        })),
+      ),
+    ]).flat();
+    expect((await h.admin('POST', '/resources', { resources })).status).toBe(200);
+
+    const subnet = await h.api<SubnetBody>('GET', '/virtualNetworks/Tenant17/subnets/S1');
+    expect(subnet.status).toBe(200);
+    expect(subnet.body.properties.ipConfigurations.map((c) => c.resourceRef).sort()).toEqual(
+      Array.from({ length: nicsPerSubnet }, (_, n) => `/networkInterfaces/T17_S1_N${n}/ipConfigurations/IP0`).sort(),
+    );
+    const network = await h.api<{ properties: { subnets: SubnetBody[] } }>('GET', '/virtualNetworks/Tenant3');
+    expect(network.body.properties.subnets.map((s) => s.properties.ipConfigurations.length)).toEqual([
+      nicsPerSubnet,
+      nicsPerSubnet,
+    ]);
+  });
 });

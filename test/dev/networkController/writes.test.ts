@@ -355,6 +355,20 @@ describe('NC emulator: NIC writes', () => {
       });
       expect((await settle(second)).status).toBe('Succeeded');
     });
+
+    it('with cancelInProgressOnPut, a PUT refused by validation or If-Match cancels nothing', async () => {
+      await h.request('PUT', '/_emulator/settings', {
+        body: { cancelInProgressOnPut: true, provisioningDelayInMs: 500 },
+      });
+      const first = await putNic(await nicWith(staticIpConfiguration('a', '192.168.1.101')));
+      const invalid = await putNic(await nicWith(staticIpConfiguration('b', '10.0.0.5')));
+      expect(invalid.body.error.code).toBe('PrivateIPAddressNotInSubnet');
+      const stale = await putNic(await getNic(), { 'If-Match': 'W/"00000000-0000-0000-0000-000000000000"' });
+      expect(stale.status).toBe(412);
+      const running = await h.api<OperationBody>('GET', `/operations/${first.headers['x-ms-request-id']}`);
+      expect(running.body).toEqual({ status: 'InProgress' });
+      expect((await settle(first)).status).toBe('Succeeded');
+    });
   });
 
   describe('idempotent retries by x-ms-client-request-id', () => {

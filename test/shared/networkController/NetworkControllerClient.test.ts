@@ -45,7 +45,11 @@ describe('NetworkControllerClient against the emulator', () => {
     expect(subnet.value.properties.addressPrefix).toBe('192.168.1.0/24');
     const acl = await client.getAccessControlList('AllowAll');
     expect(acl.value.resourceRef).toBe('/accessControlLists/AllowAll');
-    expect((await client.listNetworkInterfaces()).length).toBeGreaterThan(1);
+    const subnets = await client.listVirtualSubnets('VNet1');
+    expect(subnets.map((s) => [s.resourceId, s.properties.ipConfigurations?.length])).toEqual([
+      ['Subnet1', 2],
+      ['Subnet2', 1],
+    ]);
   });
 
   it('keeps the controller code and message of a 404', async () => {

@@ -4,8 +4,10 @@ import { isKnownError } from '../../../shared/errors';
 import { stableUuid } from '../../../shared/ids';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
-import { mergeIpConfigurations } from '../../../shared/networkController/nicMerge';
+import { checkNicTenancy, mergeIpConfigurations, OWNER_TAG, ownerOf } from '../../../shared/networkController/nicMerge';
 import { NicUpdateBatcher } from '../../../shared/networkController/NicUpdateBatcher';
+import type { IpConfiguration, NetworkInterface } from '../../../shared/networkController/resources';
+import { InMemoryNetworkController } from '../../support/InMemoryNetworkController';
 import { startTestNetworkController } from '../../support/ncEmulator';
 
 const NIC = 'ContainerHostVM1_Net0';
@@ -157,18 +159,168 @@ describe('NicUpdateBatcher and NicDirectory against the emulator', () => {
     expect(await puts()).toBe(1);
   });
 
-  it('lists the NICs once for many lookups within its age, and again after a refresh', async () => {
+  it('reads a network once for many lookups within its age, and again after a refresh, never listing every NIC', async () => {
     const directory = new NicDirectory(client, { maxAgeInMs: 60_000 });
-    await Promise.all(Array.from({ length: 20 }, () => directory.snapshot()));
+    await Promise.all(Array.from({ length: 20 }, () => directory.network('VNet1')));
     await directory.getVirtualSubnet('VNet1', 'Subnet1');
     await directory.getVirtualSubnet('VNet1', 'Subnet1');
     const log = () => nc.admin('GET', '/_emulator/requests') as Promise<{ method: string; path: string }[]>;
-    expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(1);
-    expect((await log()).filter((r) => /subnets\/Subnet1$/i.test(r.path))).toHaveLength(1);
-    const snapshot = await directory.snapshot({}, true);
-    expect(snapshot.network('VNet1').holdersByAddress.get('192.168.1.9')).toEqual([
+    const count = async (pattern: RegExp) => (await log()).filter((r) => pattern.test(r.path)).length;
+    expect(await count(/\/virtualNetworks\/VNet1\/subnets$/i)).toBe(1);
+    expect(await count(/subnets\/Subnet1$/i)).toBe(1);
+    // VNet1's three NICs, each read once; VNet2's is never read.
+    expect(await count(/\/networkInterfaces\/[^/]+$/i)).toBe(3);
+    expect(await count(/\/networkInterfaces\/FabrikamVM1_Net0$/i)).toBe(0);
+    const view = await directory.network('VNet1', {}, true);
+    expect(view.holdersByAddress.get('192.168.1.9')).toEqual([
       { nicId: NIC, ipConfigurationId: 'ContainerHostVM1_IP0' },
     ]);
-    expect((await log()).filter((r) => /networkInterfaces$/i.test(r.path))).toHaveLength(2);
+    expect(await count(/\/virtualNetworks\/VNet1\/subnets$/i)).toBe(2);
+    expect(await count(/\/networkInterfaces$/i)).toBe(0);
+  });
+});
+
+describe('NicUpdateBatcher: releases of detaching attachments go in the same PUTs as additions', () => {
+  const LEAVING = ownerOf('contoso', 'leaving');
+  const ARRIVING = ownerOf('contoso', 'arriving');
+  const ipc = (address: string, owner?: string): IpConfiguration => ({
+    resourceId: `IP_${address.replaceAll('.', '_')}`,
+    ...(owner ? { tags: { [OWNER_TAG]: owner } } : {}),
+    properties: { privateIPAddress: address, privateIPAllocationMethod: 'Static', subnet: { resourceRef: SUBNET } },
+  });
+  const startingNic = (): NetworkInterface => ({
+    resourceId: NIC,
+    properties: {
+      ipConfigurations: [
+        { ...ipc('192.168.1.9'), resourceId: 'ContainerHostVM1_IP0' },
+        ipc('192.168.1.101', LEAVING),
+        ipc('192.168.1.102', LEAVING),
+      ],
+    },
+  });
+
+  function setup() {
+    const nc = new InMemoryNetworkController([startingNic()]);
+    const batcher = new NicUpdateBatcher(nc, {
+      windowInMs: 0,
+      pollIntervalInMs: 1,
+      maxHoldInMs: 0,
+      stableUuid,
+      sleep: () => Promise.resolve(),
+    });
+    const held = () =>
+      nc.nic(NIC).properties.ipConfigurations.map((c) => [c.properties.privateIPAddress, c.tags?.[OWNER_TAG]]);
+    return { nc, batcher, held };
+  }
+
+  it('writes one attachment’s addition and another’s release, arriving together, in one PUT', async () => {
+    const { nc, batcher, held } = setup();
+    const [added, released] = await Promise.all([
+      batcher.update(NIC, { addresses: ['192.168.1.150'], subnetRef: SUBNET, owner: ARRIVING }),
+      batcher.update(NIC, { release: LEAVING }),
+    ]);
+    expect(nc.puts).toHaveLength(1);
+    expect(nc.puts[0]?.ifMatch).toBeDefined();
+    expect(added).toMatchObject({ batchSize: 2, operationUrl: nc.lastOperationUrl() });
+    expect(released).toMatchObject({ batchSize: 2, operationUrl: nc.lastOperationUrl() });
+    expect(held()).toEqual([
+      ['192.168.1.9', undefined],
+      ['192.168.1.150', ARRIVING],
+    ]);
+  });
+
+  it('an address released earlier in the batch may be taken by a later addition in the same PUT', async () => {
+    const { nc, batcher, held } = setup();
+    await Promise.all([
+      batcher.update(NIC, { release: LEAVING }),
+      batcher.update(NIC, { addresses: ['192.168.1.101'], subnetRef: SUBNET, owner: ARRIVING }),
+    ]);
+    expect(nc.puts).toHaveLength(1);
+    expect(held()).toEqual([
+      ['192.168.1.9', undefined],
+      ['192.168.1.101', ARRIVING],
+    ]);
+  });
+
+  it('an addition of an address still held, ahead of its release in the batch, fails alone; the release is written', async () => {
+    const { nc, batcher, held } = setup();
+    const [addition, release] = await Promise.allSettled([
+      batcher.update(NIC, { addresses: ['192.168.1.101'], subnetRef: SUBNET, owner: ARRIVING }),
+      batcher.update(NIC, { release: LEAVING }),
+    ]);
+    expect(addition.status).toBe('rejected');
+    expect((addition as PromiseRejectedResult).reason).toMatchObject({ code: 'PrivateIPAddressInUse' });
+    expect(((addition as PromiseRejectedResult).reason as Error).message).toContain(
+      'for attachment leaving of this tenant; detach it to release the address',
+    );
+    expect(release).toMatchObject({ status: 'fulfilled', value: { batchSize: 1 } });
+    expect(nc.puts).toHaveLength(1);
+    expect(held()).toEqual([['192.168.1.9', undefined]]);
+  });
+
+  it('a release whose guard refuses the NIC is refused alone, before any write for it', async () => {
+    const { nc, batcher, held } = setup();
+    const guard = (nic: NetworkInterface) => checkNicTenancy(nic, 'VNet2', ['VNet2']);
+    const [refused, added] = await Promise.allSettled([
+      batcher.update(NIC, { release: LEAVING, guard }),
+      batcher.update(NIC, { addresses: ['192.168.1.150'], subnetRef: SUBNET, owner: ARRIVING }),
+    ]);
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'NicNotInTenantNetwork' });
+    expect(added).toMatchObject({ status: 'fulfilled', value: { batchSize: 1 } });
+    expect(nc.puts).toHaveLength(1);
+    expect(held().map(([address]) => address)).toEqual([
+      '192.168.1.9',
+      '192.168.1.101',
+      '192.168.1.102',
+      '192.168.1.150',
+    ]);
+  });
+
+  it('a release with nothing left to release writes nothing and answers the NIC as read', async () => {
+    const { nc, batcher } = setup();
+    const result = await batcher.update(NIC, { release: ownerOf('contoso', 'never-here') });
+    expect(result.operationUrl).toBeUndefined();
+    expect(result.nic.properties.ipConfigurations).toHaveLength(3);
+    expect(nc.puts).toEqual([]);
+  });
+
+  it('a release and an addition have distinct replay ids, the same change on the same NIC version the same one', async () => {
+    const ids: string[] = [];
+    for (const change of [
+      { release: LEAVING },
+      { addresses: ['192.168.1.150'], subnetRef: SUBNET },
+      { release: LEAVING },
+    ]) {
+      const { nc, batcher } = setup();
+      await batcher.update(NIC, change);
+      ids.push(nc.puts[0]?.clientRequestId ?? '');
+    }
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(ids[0]).toBe(ids[2]);
+  });
+
+  it('a release that loses the etag race reads again and releases from the newer NIC', async () => {
+    const { nc, batcher, held } = setup();
+    const original = nc.getNetworkInterface.bind(nc);
+    let reads = 0;
+    nc.getNetworkInterface = async (nicId: string) => {
+      const read = await original(nicId);
+      // Another host adds an address between this read and its write.
+      if (++reads === 1)
+        nc.set({
+          ...startingNic(),
+          properties: {
+            ipConfigurations: [...startingNic().properties.ipConfigurations, ipc('192.168.1.160', ARRIVING)],
+          },
+        });
+      return read;
+    };
+    await batcher.update(NIC, { release: LEAVING });
+    expect(reads).toBe(2);
+    expect(nc.puts).toHaveLength(1);
+    expect(held()).toEqual([
+      ['192.168.1.9', undefined],
+      ['192.168.1.160', ARRIVING],
+    ]);
   });
 });

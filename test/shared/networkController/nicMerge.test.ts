@@ -5,13 +5,16 @@ import type { AttachRequest } from '../../../shared/model/attachRequest';
 import { parseIpv4Cidr } from '../../../shared/model/ipv4';
 import {
   addressHolders,
+  ADOPTED_TAG,
   findNicByAddress,
   findNicById,
   indexNics,
   mergeIpConfigurations,
   missingAddresses,
+  ownedAddresses,
   OWNER_TAG,
   ownerOf,
+  releaseIpConfigurations,
   resolveContainerAddresses,
 } from '../../../shared/networkController/nicMerge';
 import type { IpConfiguration, NetworkInterface } from '../../../shared/networkController/resources';
@@ -601,5 +604,214 @@ describe('missingAddresses', () => {
     ],
   ])('reports %s', (_name, input, addresses, subnetRef, expected) => {
     expect(missingAddresses(input, addresses, subnetRef)).toEqual(expected);
+  });
+});
+
+describe('conflict messages name the asking tenant’s own attachment, never another tenant’s', () => {
+  const ME = ownerOf('contoso', 'seed-1');
+  const tagged = (address: string, owner: string): IpConfiguration => ({
+    ...containerConfig(address),
+    tags: { [OWNER_TAG]: owner },
+  });
+  const conflictOf = (input: Parameters<typeof mergeIpConfigurations>[0]) =>
+    (thrownBy(() => mergeIpConfigurations(input)) as Error).message;
+
+  it('on this NIC: names the attachment of the same tenant, and says how to release the address', () => {
+    const nic = withIpConfigurations(seedNic(), tagged('192.168.1.101', ownerOf('contoso', 'typo')));
+    expect(conflictOf({ nic, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, owner: ME })).toBe(
+      'Addresses already in use: 192.168.1.101 (held by ContainerHostVM1_Net0/IP_192_168_1_101 for attachment typo of this tenant; detach it to release the address).',
+    );
+  });
+
+  it('on another NIC: the same, from the holders of the same read', () => {
+    const other = nic('ContainerHostVM2_Net0', ['IP_192_168_1_101', '192.168.1.101']);
+    other.properties.ipConfigurations[0]!.tags = { [OWNER_TAG]: ownerOf('contoso', 'typo') };
+    const holders = addressHolders([seedNic(), other]);
+    expect(
+      conflictOf({ nic: seedNic(), addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, holders, owner: ME }),
+    ).toContain(
+      'held by ContainerHostVM2_Net0/IP_192_168_1_101 for attachment typo of this tenant; detach it to release the address',
+    );
+  });
+
+  it.each([
+    ['another tenant', ownerOf('fabrikam', 'secret-att')],
+    ['a tenant whose id starts with the asking one’s', ownerOf('contoso2', 'secret-att')],
+    ['a tenant whose id the asking one’s starts with', ownerOf('contos', 'secret-att')],
+  ])('%s: “for another attachment”, naming neither the tenant nor the attachment', (_, holder) => {
+    const onNic = withIpConfigurations(seedNic(), tagged('192.168.1.101', holder));
+    const other = nic('ContainerHostVM2_Net0', ['IP_192_168_1_102', '192.168.1.102']);
+    other.properties.ipConfigurations[0]!.tags = { [OWNER_TAG]: holder };
+    for (const message of [
+      conflictOf({ nic: onNic, addresses: ['192.168.1.101'], subnetRef: SUBNET_REF, owner: ME }),
+      conflictOf({
+        nic: seedNic(),
+        addresses: ['192.168.1.102'],
+        subnetRef: SUBNET_REF,
+        holders: addressHolders([seedNic(), other]),
+        owner: ME,
+      }),
+    ]) {
+      expect(message).toContain('for another attachment');
+      expect(message).not.toMatch(/secret-att|fabrikam|contoso2|contos\b|of this tenant/);
+    }
+  });
+
+  it('an asker without an owner learns of no attachment by name', () => {
+    const onNic = withIpConfigurations(seedNic(), tagged('192.168.1.101', ownerOf('contoso', 'typo')));
+    const other = nic('ContainerHostVM2_Net0', ['IP_192_168_1_102', '192.168.1.102']);
+    other.properties.ipConfigurations[0]!.tags = { [OWNER_TAG]: ownerOf('contoso', 'typo') };
+    const message = conflictOf({
+      nic: onNic,
+      addresses: ['192.168.1.102'],
+      subnetRef: SUBNET_REF,
+      holders: addressHolders([onNic, other]),
+    });
+    expect(message).toContain('for another attachment');
+    expect(message).not.toContain('typo');
+  });
+});
+
+describe('releaseIpConfigurations', () => {
+  const ME = ownerOf('contoso', 'seed-1');
+  const LB_POOLS = [{ resourceRef: '/loadBalancers/lb1/backendAddressPools/pool1' }];
+  const LB_NAT = [{ resourceRef: '/loadBalancers/lb1/inboundNatRules/rdp' }];
+
+  const owned = (address: string, owner: string, extra: Record<string, unknown> = {}): IpConfiguration => ({
+    ...containerConfig(address),
+    tags: { [OWNER_TAG]: owner, ...extra },
+  });
+  const withLb = (ipc: IpConfiguration): IpConfiguration => ({
+    ...ipc,
+    properties: { ...ipc.properties, loadBalancerBackendAddressPools: LB_POOLS, loadBalancerInboundNatRules: LB_NAT },
+  });
+  /** An IP configuration as a PUT body carries it: read-only fields off, everything else kept. */
+  const writable = (ipc: IpConfiguration): IpConfiguration => {
+    const { resourceRef: _r, etag: _e, instanceId: _i, properties, ...rest } = ipc;
+    const { provisioningState: _p, ...props } = properties;
+    return { ...rest, properties: props };
+  };
+
+  /**
+   * Everything a NIC may hold: its own primary address; two addresses this attachment added; one it adopted (with a
+   * tag of someone else's beside ours, and load balancer references); one of another tenant's attachment and one of
+   * another attachment of the same tenant (each referenced by a load balancer); one added by hand, untagged.
+   */
+  const nicOfMany = () =>
+    withIpConfigurations(
+      seedNic(),
+      owned('192.168.1.101', ME),
+      owned('192.168.1.102', ME),
+      withLb(owned('192.168.1.103', ME, { [ADOPTED_TAG]: 'true', costCenter: 'ops' })),
+      withLb(owned('192.168.1.104', ownerOf('fabrikam', 'f-1'))),
+      withLb(owned('192.168.1.105', ownerOf('contoso', 'seed-2'))),
+      { ...withLb(containerConfig('192.168.1.106')), tags: { note: 'by hand' } },
+      containerConfig('192.168.1.107'),
+    );
+
+  it('removes what the attachment added, gives back what it adopted, and leaves everything else exactly as it was', () => {
+    const input = nicOfMany();
+    const result = releaseIpConfigurations(input, ME);
+    expect(result.removed).toEqual(['192.168.1.101', '192.168.1.102']);
+    expect(result.returned).toEqual(['192.168.1.103']);
+    const [primary, , , adopted, fabrikam, sibling, byHand, untagged] = input.properties.ipConfigurations;
+    const { tags: _ours, ...adoptedWithoutTags } = writable(adopted!);
+    expect(result.body?.properties.ipConfigurations).toStrictEqual([
+      writable(primary!),
+      // Given back untagged of ours, with the tags and load balancer references it had besides.
+      { ...adoptedWithoutTags, tags: { costCenter: 'ops' } },
+      writable(fabrikam!),
+      writable(sibling!),
+      writable(byHand!),
+      writable(untagged!),
+    ]);
+    for (const ipc of result.body?.properties.ipConfigurations.slice(1, 5) ?? []) {
+      expect(ipc.properties.loadBalancerBackendAddressPools).toEqual(LB_POOLS);
+      expect(ipc.properties.loadBalancerInboundNatRules).toEqual(LB_NAT);
+    }
+  });
+
+  it('writes the whole NIC back without its read-only fields, everything else kept', () => {
+    const body = releaseIpConfigurations(nicOfMany(), ME).body;
+    expect(body).toBeDefined();
+    const { ipConfigurations: _all, ...properties } = body!.properties;
+    expect(body).toMatchObject({ resourceId: 'ContainerHostVM1_Net0', tags: { vm: 'ContainerHostVM1' } });
+    expect(body).not.toHaveProperty('resourceRef');
+    expect(body).not.toHaveProperty('etag');
+    expect(body).not.toHaveProperty('instanceId');
+    expect(properties).toStrictEqual({
+      privateMacAddress: '00155D380101',
+      privateMacAllocationMethod: 'Static',
+      isPrimary: true,
+      dnsSettings: { dnsServers: ['10.50.34.10'] },
+      portSettings: { macSpoofingEnabled: false, arpGuardEnabled: false, vmqWeight: 100 },
+    });
+  });
+
+  it('an adopted configuration with no other tags goes back with no tags at all, as it was before', () => {
+    const before = withIpConfigurations(seedNic(), containerConfig('192.168.1.150'));
+    const adopted = mergeIpConfigurations({
+      nic: before,
+      addresses: ['192.168.1.150'],
+      subnetRef: SUBNET_REF,
+      owner: ME,
+    });
+    expect(adopted.adopted).toEqual(['192.168.1.150']);
+    const released = releaseIpConfigurations(adopted.body!, ME);
+    expect(released).toMatchObject({ removed: [], returned: ['192.168.1.150'] });
+    expect(released.body?.properties.ipConfigurations).toStrictEqual(before.properties.ipConfigurations.map(writable));
+    expect(released.body?.properties.ipConfigurations[1]).not.toHaveProperty('tags');
+  });
+
+  it('undoes its own merge exactly: add, then release, leaves the NIC as it was', () => {
+    const before = nicOfMany();
+    const mine = ownerOf('contoso', 'round-trip');
+    const merged = mergeIpConfigurations({
+      nic: before,
+      addresses: ['192.168.1.120', '192.168.1.121'],
+      subnetRef: SUBNET_REF,
+      aclRef: ACL_REF,
+      owner: mine,
+    });
+    const released = releaseIpConfigurations(merged.body!, mine);
+    expect(released.removed).toEqual(['192.168.1.120', '192.168.1.121']);
+    expect(released.body?.properties.ipConfigurations).toStrictEqual(before.properties.ipConfigurations.map(writable));
+  });
+
+  it.each([
+    ['nothing of the owner’s is on the NIC', seedNic()],
+    [
+      'only others’ and untagged configurations',
+      withIpConfigurations(
+        seedNic(),
+        owned('192.168.1.104', ownerOf('fabrikam', 'seed-1')),
+        owned('192.168.1.105', ownerOf('contoso', 'seed-10')),
+        owned('192.168.1.106', ownerOf('Contoso', 'seed-1')),
+        owned('192.168.1.107', ownerOf('contoso', 'other'), { [ADOPTED_TAG]: 'true' }),
+        containerConfig('192.168.1.108'),
+      ),
+    ],
+  ])('writes nothing when %s (owners match exactly, tenant and attachment)', (_, input) => {
+    expect(releaseIpConfigurations(input, ME)).toEqual({ removed: [], returned: [] });
+    expect(ownedAddresses(input, ME)).toEqual([]);
+  });
+
+  it('ownedAddresses lists the owner’s configurations, adopted ones too, and none once the release is written', () => {
+    const input = nicOfMany();
+    expect(ownedAddresses(input, ME)).toEqual(['192.168.1.101', '192.168.1.102', '192.168.1.103']);
+    expect(ownedAddresses(input, ownerOf('fabrikam', 'f-1'))).toEqual(['192.168.1.104']);
+    const body = releaseIpConfigurations(input, ME).body!;
+    expect(ownedAddresses(body, ME)).toEqual([]);
+    expect(releaseIpConfigurations(body, ME)).toEqual({ removed: [], returned: [] });
+  });
+
+  it('names a configuration without an address by its id', () => {
+    const input = withIpConfigurations(seedNic(), {
+      resourceId: 'IP_dynamic',
+      tags: { [OWNER_TAG]: ME },
+      properties: { privateIPAllocationMethod: 'Dynamic', subnet: { resourceRef: SUBNET_REF } },
+    });
+    expect(ownedAddresses(input, ME)).toEqual(['IP_dynamic']);
+    expect(releaseIpConfigurations(input, ME).removed).toEqual(['IP_dynamic']);
   });
 });
