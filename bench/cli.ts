@@ -38,34 +38,58 @@ export interface Sizes {
   /** The counted run has the throughput run's size, so its operations per attachment are that workload's. */
   countingAttachments: number;
   zeroLatencyCounts: number[];
-  /** The zero-latency size the per-step overhead target is judged at, and the one throughput is judged at. */
-  overheadAt: number;
+  /** The zero-latency size the floor (bare submit and step in the same burst) is measured at. */
+  floorAt: number;
   throughputAt: number;
   realisticCounts: number[];
-  lookupNicCounts: number[];
+  /** Other tenants' NICs in the controller, besides the tenant network of `lookupNetworkNics` (first: none). */
+  otherTenantsNics: number[];
+  lookupNetworkNics: number;
   lookupAttachments: number;
+  /** The scale pair: the same fleet shape at two sizes, latencies scaled by `scaleTimeFactor`, storage counted. */
+  scaleCounts: [number, number];
+  scaleTimeFactor: number;
   sharedNicAttachments: number;
+  /** Tenants in every run but the scale pair (each with its own network and VMs). */
   tenants: number;
+  vmsPerTenant: number;
+  /** Tenants per Hyper-V host: 100 tenants run on 20 hosts. */
+  tenantsPerHost: number;
+  /** The scale pair keeps this many attachments per tenant at both sizes. */
+  scaleAttachmentsPerTenant: number;
   containersPerAttachment: number;
   deadlineInMs: number;
+  /** The 10,000-attachment run's deadline. */
+  scaleDeadlineInMs: number;
   /** Longest wait for a quiet machine before each part. */
   quietWaitPerPartMs: number;
 }
 
 export function sizesFor(options: BenchOptions): Sizes {
-  const common = { tenants: 100, containersPerAttachment: 4, lookupNicCounts: [1_000, 10_000] };
+  const common = {
+    tenants: 100,
+    vmsPerTenant: 2,
+    tenantsPerHost: 5,
+    scaleAttachmentsPerTenant: 10,
+    containersPerAttachment: 4,
+    lookupNetworkNics: 10,
+    scaleTimeFactor: 0.05,
+  };
   return options.quick
     ? {
         ...common,
         storageSecondsPerMeasure: 1.5,
         countingAttachments: 100,
         zeroLatencyCounts: [1, 20, 100],
-        overheadAt: 100,
+        floorAt: 100,
         throughputAt: 100,
-        realisticCounts: [1, 50],
+        realisticCounts: [50],
+        otherTenantsNics: [0, 990],
         lookupAttachments: 3,
+        scaleCounts: [50, 500],
         sharedNicAttachments: 20,
         deadlineInMs: 60_000,
+        scaleDeadlineInMs: 120_000,
         quietWaitPerPartMs: 4_000,
       }
     : {
@@ -73,12 +97,15 @@ export function sizesFor(options: BenchOptions): Sizes {
         storageSecondsPerMeasure: 4,
         countingAttachments: 1_000,
         zeroLatencyCounts: [1, 100, 1_000],
-        overheadAt: 100,
+        floorAt: 100,
         throughputAt: 1_000,
-        realisticCounts: [1, 1_000],
+        realisticCounts: [1_000],
+        otherTenantsNics: [0, 90, 990, 10_000],
         lookupAttachments: 10,
+        scaleCounts: [1_000, 10_000],
         sharedNicAttachments: 50,
         deadlineInMs: 240_000,
+        scaleDeadlineInMs: 600_000,
         quietWaitPerPartMs: 20_000,
       };
 }

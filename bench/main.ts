@@ -10,6 +10,7 @@ import { APP_ROOT, RESULTS_DIR } from './paths';
 import { renderChart } from './report/chart';
 import { renderMarkdown } from './report/markdown';
 import { methodNotes } from './report/notes';
+import { readmeTable } from './report/scaleSections';
 import { judgeTargets } from './report/targets';
 import type { BenchResults } from './results';
 import { runSuite } from './scenarios/suite';
@@ -59,7 +60,6 @@ async function main(): Promise<void> {
           after: loadavg().map((l) => Math.round(l * 100) / 100),
         },
         appSettings: benchAppSettings(),
-        tenants: sizes.tenants,
         containersPerAttachment: sizes.containersPerAttachment,
         notes: methodNotes(sizes, options.timeFactor),
       },
@@ -67,11 +67,12 @@ async function main(): Promise<void> {
     };
     const results: BenchResults = { ...withoutTargets, targets: judgeTargets(withoutTargets, sizes) };
     mkdirSync(RESULTS_DIR, { recursive: true });
-    const markdown = renderMarkdown(results, sizes.overheadAt);
+    const markdown = renderMarkdown(results, sizes.floorAt);
     writeFileSync(join(RESULTS_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(RESULTS_DIR, 'results.md'), markdown);
-    writeFileSync(join(RESULTS_DIR, 'chart.svg'), renderChart(results, sizes.overheadAt));
-    process.stdout.write(`${markdown}\nWritten: bench-results/results.json, results.md, chart.svg\n`);
+    writeFileSync(join(RESULTS_DIR, 'chart.svg'), renderChart(results));
+    writeFileSync(join(RESULTS_DIR, 'readme-table.md'), readmeTable(results));
+    process.stdout.write(`${markdown}\nWritten: bench-results/results.json, results.md, chart.svg, readme-table.md\n`);
     // Targets are reported, never asserted; a part that could not run at all is a failed bench run.
     if (results.errors.length > 0) process.exitCode = 1;
   } finally {

@@ -9,11 +9,17 @@ import type { Timeline } from './analysis/timeline';
 import type { Latencies } from './scenarios/attachRun';
 import type { SharedNicResult } from './scenarios/sharedNic';
 import type { StorageRates } from './scenarios/storageLimit';
+import type { Fleet } from './workload/topology';
 
 /** One batch of attachments submitted together and driven to their end. */
 export interface AttachRunResult {
   attachments: number;
+  fleet: Fleet;
   latencies: Latencies;
+  /** HTTP submit, sent → answered, as the bench's client saw it. */
+  submitMs: Summary;
+  /** The runner's peak resident set size (VmHWM) at the end of the run, MB. */
+  runnerPeakRssMb?: number;
   timeline: Timeline;
   overhead: OverheadReport;
   nc: NcTraffic;
@@ -32,11 +38,49 @@ export interface CriticalPathRun extends AttachRunResult {
   storageBoundRatio?: number;
 }
 
+/** One of the issue's targets as this run judged it; `id` is stable across runs, `measured` holds the numbers. */
 export interface TargetResult {
   id: string;
   target: string;
-  measured: string;
+  /** The figures the verdict rests on (NaN where not measured, written as null in JSON). */
+  measured: Record<string, number>;
+  /** The same in words, with the absolute figures beside the ratios. */
+  detail: string;
+  /** Short forms for the README's table. */
+  short: { target: string; measured: string };
   pass: boolean | null;
+}
+
+/** The floor: bare submits and bare steps in the same runner, in the same burst as the attachments. */
+export interface FloorResult {
+  attachments: number;
+  bareRequests: number;
+  bareStepsSucceeded: number;
+  bareSubmitMs: Summary;
+  /** The runner's invocation durations of the bare step (one table write, one queue send). */
+  bareStepMs: Summary;
+  productSubmitMs: Summary;
+  step1OverheadMs: Summary;
+  /** The runner's invocation durations of step 1 (measured like the bare step's), for reference. */
+  step1InvocationMs: Summary;
+}
+
+/** One run of the scale pair (latencies scaled, storage counted), per attachment. */
+export interface ScaleRun {
+  attachments: number;
+  fleet: Fleet;
+  latencies: Latencies;
+  completed: number;
+  notEnded: number;
+  makespanMs: number;
+  storageOpsPerAttachment: number;
+  queueOpsPerAttachment: number;
+  tableOpsPerAttachment: number;
+  appCpuMsPerAttachment: number;
+  ncBytesReadPerAttachment: number;
+  ncRequestsPerAttachment: number;
+  runnerPeakRssMb?: number;
+  endToEndMs: Summary;
 }
 
 export interface BenchResults {
@@ -56,7 +100,6 @@ export interface BenchResults {
     /** 1, 5 and 15 minute load averages before and after the run. */
     loadAverage: { before: number[]; after: number[] };
     appSettings: Record<string, string>;
-    tenants: number;
     containersPerAttachment: number;
     notes: string[];
   };
@@ -74,7 +117,10 @@ export interface BenchResults {
     criticalPathParts: Record<string, number>;
     runs: CriticalPathRun[];
   };
+  /** Step 1 on a tenant network of 10 NICs, with the controller holding more and more other tenants' NICs. */
   lookup: LookupCost[];
+  floor?: FloorResult;
+  scale?: ScaleRun[];
   sharedNic?: SharedNicResult;
   targets: TargetResult[];
   /** Before each part: how long the bench waited for the machine to be nearly idle, and the cores busy then. */

@@ -4,6 +4,8 @@ import { round, summarize, type Summary } from './stats';
 
 export interface LookupCost {
   nicsInController: number;
+  /** Of those, NICs on other tenants' networks (the rest are the request's own network's). */
+  otherTenantsNics: number;
   nicBy: 'privateIpAddress' | 'resourceId';
   attachments: number;
   completed: number;
@@ -22,6 +24,7 @@ export function lookupCost(
   documents: readonly StatusDocument[],
   log: readonly RequestLogEntry[],
   nicsInController: number,
+  otherTenantsNics: number,
   nicBy: LookupCost['nicBy'],
 ): LookupCost {
   const rows = documents
@@ -43,6 +46,7 @@ export function lookupCost(
     .sort((a, b) => a.start - b.start);
   return {
     nicsInController,
+    otherTenantsNics,
     nicBy,
     attachments: documents.length,
     completed: documents.filter((d) => d.runtimeStatus === 'Completed').length,

@@ -1,7 +1,16 @@
 import type { RequestLogEntry } from '../infra/ncAdmin';
 import { round } from './stats';
 
-export type NcRequestKind = 'listNics' | 'getNic' | 'putNic' | 'getSubnet' | 'getAcl' | 'getOperation' | 'other';
+export type NcRequestKind =
+  | 'listNics'
+  | 'getNic'
+  | 'putNic'
+  | 'getVirtualNetwork'
+  | 'listSubnets'
+  | 'getSubnet'
+  | 'getAcl'
+  | 'getOperation'
+  | 'other';
 
 const NC_BASE = /^\/networking\/v1/i;
 
@@ -11,6 +20,9 @@ export function classifyNcRequest(entry: Pick<RequestLogEntry, 'method' | 'path'
   if (path === '/networkinterfaces' && method === 'GET') return 'listNics';
   if (/^\/networkinterfaces\/[^/]+$/.test(path))
     return method === 'PUT' ? 'putNic' : method === 'GET' ? 'getNic' : 'other';
+  if (/^\/virtualnetworks\/[^/]+$/.test(path) && method === 'GET') return 'getVirtualNetwork';
+  // Step 1 reads the network's subnets, whose back-references name the NICs on it.
+  if (/^\/virtualnetworks\/[^/]+\/subnets$/.test(path) && method === 'GET') return 'listSubnets';
   if (/^\/virtualnetworks\/[^/]+\/subnets\/[^/]+$/.test(path) && method === 'GET') return 'getSubnet';
   if (/^\/accesscontrollists\/[^/]+$/.test(path) && method === 'GET') return 'getAcl';
   if (/^\/operations\/[^/]+$/.test(path) && method === 'GET') return 'getOperation';
@@ -48,7 +60,9 @@ export function ncTraffic(log: readonly RequestLogEntry[], attachments: number):
   const groups = new Map<NcRequestKind, RequestLogEntry[]>();
   for (const entry of log) {
     const kind = classifyNcRequest(entry);
-    groups.set(kind, [...(groups.get(kind) ?? []), entry]);
+    let group = groups.get(kind);
+    if (!group) groups.set(kind, (group = []));
+    group.push(entry);
   }
   const per = (value: number) => (attachments > 0 ? value / attachments : Number.NaN);
   const byKind: Partial<Record<NcRequestKind, KindTraffic>> = {};

@@ -36,7 +36,7 @@ export interface OverheadInputs {
 
 type Interval = readonly [number, number];
 
-const SHARED_READS = new Set(['listNics', 'getSubnet', 'getAcl']);
+const SHARED_READS = new Set(['listNics', 'getVirtualNetwork', 'listSubnets', 'getSubnet', 'getAcl']);
 
 function interval(entry: RequestLogEntry): Interval {
   const start = Date.parse(entry.time);
@@ -49,7 +49,7 @@ function clip([start, end]: Interval, from: number, to: number): Interval {
 
 /**
  * Step 1's external time: the union of (a) every request on the attachment's own NIC during the step (exact: one
- * NIC per attachment), (b) per kind of shared read (NIC list, subnet, ACL), the latest such request that ended
+ * NIC per attachment), (b) per kind of shared read (NIC list, subnets, ACL), the latest such request that ended
  * inside the step before its first NIC request (the one it waited for, whether its own or a cached one in flight;
  * the log cannot say whose it was), (c) for each accepted PUT, the emulated provisioning delay after it plus one
  * median operation poll (the poll that saw Succeeded; operation ids are not linked to NICs in the log).
@@ -107,8 +107,11 @@ export function stepOverheads(inputs: OverheadInputs): OverheadReport {
   for (const entry of inputs.ncLog) {
     const kind = classifyNcRequest(entry);
     const nic = nicIdOf(entry);
-    if ((kind === 'getNic' || kind === 'putNic') && nic) byNic.set(nic, [...(byNic.get(nic) ?? []), entry]);
-    else if (SHARED_READS.has(kind)) sharedReads.push(entry);
+    if ((kind === 'getNic' || kind === 'putNic') && nic) {
+      let entries = byNic.get(nic);
+      if (!entries) byNic.set(nic, (entries = []));
+      entries.push(entry);
+    } else if (SHARED_READS.has(kind)) sharedReads.push(entry);
     else if (kind === 'getOperation') polls.push(entry.durationInMs);
   }
   const medianPoll = polls.length > 0 ? summarize(polls).median : 0;

@@ -19,10 +19,13 @@ export interface StorageNeeds {
   failures: StorageCounts;
 }
 
+const QUEUE_WORK = ['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'];
+const TABLE_WORK = ['table.batch', 'table.read', 'table.query', 'table.update', 'table.insert', 'table.delete'];
+
 /** Operations priced at the rate of the measured operation they resemble most; anything else is background. */
 function costInMs(kind: string, measured: StorageRates, emptyQueues = false): number | undefined {
   const rates = measured.perAzuriteCore;
-  if (['queue.send', 'queue.delete', 'queue.update', 'queue.receive.messages'].includes(kind)) {
+  if (QUEUE_WORK.includes(kind)) {
     const backlogRate = emptyQueues ? undefined : measured.withBacklog?.perAzuriteCoreQueueOpsPerSecond;
     return 1000 / (backlogRate ?? rates.queueOpsPerSecond);
   }
@@ -31,6 +34,17 @@ function costInMs(kind: string, measured: StorageRates, emptyQueues = false): nu
   if (kind === 'table.update' || kind === 'table.insert' || kind === 'table.delete')
     return 1000 / rates.tableUpdatesPerSecond;
   return undefined;
+}
+
+/** Queue and table operations in `counts` that are an attachment's work (the kinds the storage limit prices). */
+export function workOperations(counts: StorageCounts): { queue: number; table: number } {
+  let queue = 0;
+  let table = 0;
+  for (const [kind, count] of Object.entries(counts)) {
+    if (QUEUE_WORK.includes(kind)) queue += count;
+    else if (TABLE_WORK.includes(kind)) table += count;
+  }
+  return { queue, table };
 }
 
 /**

@@ -23,9 +23,9 @@ export class NcAdmin {
     return httpsJsonOk(`${this.origin}/_emulator/${path}`, method, this.caCertPem, body);
   }
 
-  /** Back to the seed scenario: no faults, empty request log, no operations in flight. */
-  async reset(): Promise<void> {
-    await this.call('POST', 'reset', { seed: true });
+  /** Empty (or back to the seed scenario): no faults, empty request log, no operations in flight. */
+  async reset(seed: boolean): Promise<void> {
+    await this.call('POST', 'reset', { seed });
   }
 
   async load(resources: readonly RawResource[]): Promise<void> {

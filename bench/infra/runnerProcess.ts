@@ -51,12 +51,22 @@ process.on('exit', () => {
  * counts and durations, and for attachments that ended, which tells the driver when to read status documents
  * without polling the API during the measurement.
  */
-export async function startRunner(env: NodeJS.ProcessEnv): Promise<RunnerProcess> {
+export async function startRunner(env: NodeJS.ProcessEnv, preload: readonly string[] = []): Promise<RunnerProcess> {
   // e.g. BENCH_RUNNER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the app during a bench run.
   const nodeArgs = (process.env.BENCH_RUNNER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  // Bench-only registrations (the floor's functions) load before the app, into the same registry module.
+  const requires = preload.flatMap((file) => ['--require', file]);
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs, join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'), '--app-root', APP_ROOT, '--port', '0'],
+    [
+      ...nodeArgs,
+      ...requires,
+      join(APP_ROOT, 'dist', 'dev', 'runner', 'main.js'),
+      '--app-root',
+      APP_ROOT,
+      '--port',
+      '0',
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];

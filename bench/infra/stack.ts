@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+
 import { ARM_SEED } from '../../dev/arm/seed';
 import { type RunningArmEmulator, startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { connectionStringFor, type RunningAzurite, startAzurite } from '../../dev/azurite';
@@ -37,6 +39,8 @@ export interface ScenarioStackOptions {
   runDurationInMs: number;
   /** Put counting proxies between the app and Azurite (costs a little latency; only for the counting run). */
   countStorage: boolean;
+  /** Also load the floor's bare submit and bare step into the runner (bench/floor/entry.ts). */
+  floor?: boolean;
 }
 
 /** One scenario's private stack: fresh storage (no reused machine tasks, no backlog), ARM emulator and runner. */
@@ -105,7 +109,8 @@ export async function startScenarioStack(
       ARM_ENDPOINT: arm.origin,
       ARM_CA_PEM: shared.caCertPem,
     };
-    const runner = await startRunner({ PATH: process.env.PATH, ...runnerEnv });
+    const preload = options.floor ? [join(__dirname, '..', 'floor', 'entry.js')] : [];
+    const runner = await startRunner({ PATH: process.env.PATH, ...runnerEnv }, preload);
     stops.push(() => runner.stop());
     return { azurite, arm, runner, proxies, runnerEnv, stop: stopAll };
   } catch (error) {

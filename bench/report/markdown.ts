@@ -1,8 +1,9 @@
 import type { BenchResults } from '../results';
 import { ms, table, verdict } from './format';
 import { cpuSection, overheadBySizeSection, overheadSection } from './overheadSections';
+import { controllerSizeSection, floorSection, scaleSection } from './scaleSections';
 import { runsSection, storageSection } from './storageSections';
-import { lookupSection, ncSection } from './trafficSections';
+import { ncSection } from './trafficSections';
 
 /** Cores other processes kept busy, per measured run; more than a little means the machine was shared. */
 function disturbance(results: BenchResults): string[] {
@@ -36,7 +37,7 @@ export function renderMarkdown(results: BenchResults, overheadAt: number): strin
     '',
     ...table(
       ['Target', 'Measured', 'Result'],
-      results.targets.map((t) => [t.target, t.measured, verdict(t.pass)]),
+      results.targets.map((t) => [`${t.target} (\`${t.id}\`)`, t.detail, verdict(t.pass)]),
     ),
     '',
     '## Storage limit (this machine, this run)',
@@ -55,6 +56,10 @@ export function renderMarkdown(results: BenchResults, overheadAt: number): strin
           .join(' + ')}.`
       : '',
     '',
+    `## The floor (zero latency, ${overheadAt} attachments and as many bare requests, one burst)`,
+    '',
+    ...floorSection(results),
+    '',
     `## Per-step overhead (zero latency, ${overheadAt} attachments)`,
     '',
     ...overheadSection(results, overheadAt),
@@ -71,9 +76,13 @@ export function renderMarkdown(results: BenchResults, overheadAt: number): strin
     '',
     ...ncSection(results),
     '',
-    '## Finding the NIC: by IP vs by resourceId',
+    "## Step 1 against the controller's size (a tenant network of 10 NICs, NIC named by IP)",
     '',
-    ...lookupSection(results),
+    ...controllerSizeSection(results),
+    '',
+    '## Scale: per attachment at two sizes, latencies scaled, storage counted',
+    '',
+    ...scaleSection(results),
     '',
     '## Many attachments on one NIC',
     '',

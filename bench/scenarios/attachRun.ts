@@ -1,11 +1,13 @@
+import { addArcMachines } from '../infra/armAdmin';
 import { type CpuSample, sampleCpu } from '../infra/cpu';
-import type { RawResource, RequestLogEntry } from '../infra/ncAdmin';
+import { peakRssMb } from '../infra/memory';
+import type { RequestLogEntry } from '../infra/ncAdmin';
 import type { InvocationStats } from '../infra/runnerProcess';
 import { type SharedServices, startScenarioStack } from '../infra/stack';
 import type { StorageCounts } from '../infra/storageProxy';
 import { drive, type DriveResult, driveSequentially } from '../workload/driver';
 import { type AttachmentPlan, planAttachments } from '../workload/requests';
-import { benchResources } from '../workload/topology';
+import { fleetMachines, fleetResources, otherTenantsResources } from '../workload/topology';
 
 /** Emulated external latencies of one run. */
 export interface Latencies {
@@ -29,12 +31,13 @@ export interface RunSpec {
   name: string;
   plan: AttachmentPlan;
   latencies: Latencies;
-  /** NICs in the controller besides the bench's own (lookup scaling). */
-  fillerNics?: number;
-  extraNics?: RawResource[];
+  /** NICs of other tenants in the controller besides the fleet's (controller size scenario). */
+  otherTenantsNics?: number;
   countStorage?: boolean;
   /** One attachment at a time (each step 1 alone on the controller) instead of all at once. */
   sequential?: boolean;
+  /** Bare submits (the floor) sent in the same burst, through the same runner. */
+  floorRequests?: number;
   deadlineInMs: number;
 }
 
@@ -51,6 +54,8 @@ export interface RawRun {
   };
   /** CPU used by each process from the first submission until every attachment had ended. */
   cpu: { before: CpuSample; after: CpuSample };
+  /** The runner's peak resident set size over its life (VmHWM), at the end of the run. */
+  runnerPeakRssMb?: number;
   /** False when the runner's log never said all had ended: CPU and counts then include the bench's status reads. */
   endSnapshotFromLog: boolean;
   runnerTail: string[];
@@ -63,17 +68,19 @@ export interface RawRun {
  */
 export async function runAttachments(shared: SharedServices, spec: RunSpec): Promise<RawRun> {
   const { ncAdmin } = shared;
-  await ncAdmin.reset();
-  const nicCount = spec.plan.sharedNic ? 0 : (spec.plan.firstIndex ?? 0) + spec.plan.count;
-  await ncAdmin.load(benchResources(nicCount, spec.fillerNics ?? 0, spec.extraNics ?? []));
+  // Not the seed: the controller holds the fleet's networks and NICs (and other tenants'), nothing else.
+  await ncAdmin.reset(false);
+  await ncAdmin.load([...fleetResources(spec.plan.fleet), ...otherTenantsResources(spec.otherTenantsNics ?? 0)]);
   await ncAdmin.setProvisioningDelay(spec.latencies.provisioningDelayInMs);
   await ncAdmin.addGetLatency(spec.latencies.ncGetLatencyInMs);
 
   const stack = await startScenarioStack(shared, {
     runDurationInMs: spec.latencies.runDurationInMs,
     countStorage: spec.countStorage ?? false,
+    floor: (spec.floorRequests ?? 0) > 0,
   });
   try {
+    await addArcMachines(stack.arm.origin, shared.caCertPem, fleetMachines(spec.plan.fleet));
     await ncAdmin.clearRequests();
     for (const proxy of stack.proxies) proxy.reset();
     const attachments = planAttachments(spec.plan);
@@ -89,8 +96,10 @@ export async function runAttachments(shared: SharedServices, spec: RunSpec): Pro
     });
     // Taken when the log says every attachment ended, before the bench reads status documents (its own traffic).
     let atEnd: ReturnType<typeof snapshot> | undefined;
-    const driver = spec.sequential ? driveSequentially : drive;
-    const result = await driver(stack.runner, attachments, spec.deadlineInMs, () => (atEnd = snapshot()));
+    const onEnded = () => (atEnd = snapshot());
+    const result = spec.sequential
+      ? await driveSequentially(stack.runner, attachments, spec.deadlineInMs, onEnded)
+      : await drive(stack.runner, attachments, spec.deadlineInMs, onEnded, spec.floorRequests ?? 0);
     const end = atEnd ?? snapshot();
     const ncLog = await ncAdmin.requests();
     return {
@@ -102,6 +111,7 @@ export async function runAttachments(shared: SharedServices, spec: RunSpec): Pro
         ? { storage: { counts: end.counts, failures: end.failures, residentMessages: end.residentMessages } }
         : {}),
       cpu: { before, after: end.cpu },
+      runnerPeakRssMb: peakRssMb(stack.runner.pid),
       endSnapshotFromLog: atEnd !== undefined,
       runnerTail: stack.runner.tail(),
     };

@@ -3,7 +3,7 @@ import { completedDocuments, type Timeline, timeline } from '../analysis/timelin
 import { httpsJson } from '../infra/httpsJson';
 import type { SharedServices } from '../infra/stack';
 import { planAttachments } from '../workload/requests';
-import { SHARED_NIC_ADDRESS, SHARED_NIC_ID, sharedNic } from '../workload/topology';
+import { nicIdFor } from '../workload/topology';
 import { type Latencies, runAttachments } from './attachRun';
 
 export interface SharedNicResult {
@@ -31,22 +31,18 @@ export async function runSharedNic(
   latencies: Latencies,
   deadlineInMs: number,
 ): Promise<SharedNicResult> {
+  // Ten tenants, all registered for tenant 0's network; every attachment on VM 0's NIC there.
   const plan = {
     tag: 'onenic',
     count,
-    tenants: Math.min(10, count),
+    fleet: { tenants: Math.min(10, count), vmsPerTenant: 1, hyperVHosts: 1 },
     containersPerAttachment,
     nicBy: 'privateIpAddress' as const,
-    sharedNic: { resourceId: SHARED_NIC_ID, privateIpAddress: SHARED_NIC_ADDRESS },
+    sharedNic: true,
   };
-  const run = await runAttachments(shared, {
-    name: 'shared NIC',
-    plan,
-    latencies,
-    extraNics: [sharedNic()],
-    deadlineInMs,
-  });
-  const puts = run.ncLog.filter((e) => e.method === 'PUT' && nicIdOf(e) === SHARED_NIC_ID.toLowerCase());
+  const run = await runAttachments(shared, { name: 'shared NIC', plan, latencies, deadlineInMs });
+  const nicId = nicIdFor(0, 0);
+  const puts = run.ncLog.filter((e) => e.method === 'PUT' && nicIdOf(e) === nicId.toLowerCase());
   const putStatuses: Record<string, number> = {};
   for (const put of puts) putStatuses[put.status] = (putStatuses[put.status] ?? 0) + 1;
 
@@ -59,7 +55,7 @@ export async function runSharedNic(
     return got.length === want.length && got.every((a, i) => a === want[i]);
   }).length;
 
-  const nic = await httpsJson(`${shared.nc.baseUrl}/networkInterfaces/${SHARED_NIC_ID}`, 'GET', shared.caCertPem);
+  const nic = await httpsJson(`${shared.nc.baseUrl}/networkInterfaces/${nicId}`, 'GET', shared.caCertPem);
   const held = new Set(
     (
       (nic.body as { properties?: { ipConfigurations?: { properties?: { privateIPAddress?: string } }[] } })?.properties

@@ -4,47 +4,67 @@ import { lookupCost } from '../analysis/lookup';
 import { ncTraffic } from '../analysis/ncTraffic';
 import { stepOverheads } from '../analysis/overhead';
 import { queueBoundMedianMs } from '../analysis/queueBound';
-import { round } from '../analysis/stats';
-import { storageNeeds } from '../analysis/storageOps';
+import { round, summarize } from '../analysis/stats';
+import { storageNeeds, workOperations } from '../analysis/storageOps';
 import { timeline } from '../analysis/timeline';
 import type { Sizes } from '../cli';
+import { BARE_STEP_FUNCTION } from '../floor/names';
 import { waitForQuietMachine } from '../infra/cpu';
 import type { SharedServices } from '../infra/stack';
-import type { AttachRunResult, BenchResults, CriticalPathRun } from '../results';
+import type { AttachRunResult, BenchResults, CriticalPathRun, FloorResult, ScaleRun } from '../results';
+import { planAttachments } from '../workload/requests';
 import type { StatusDocument } from '../workload/statusDocument';
-import { nicIdFor } from '../workload/topology';
-import { type Latencies, type RawRun, realisticLatencies, runAttachments, ZERO_LATENCY } from './attachRun';
+import type { Fleet } from '../workload/topology';
+import {
+  type Latencies,
+  type RawRun,
+  realisticLatencies,
+  runAttachments,
+  type RunSpec,
+  ZERO_LATENCY,
+} from './attachRun';
 import { runSharedNic } from './sharedNic';
 import { measureStorageRates } from './storageLimit';
 
 type Parts = Pick<
   BenchResults,
-  'storage' | 'zeroLatency' | 'realistic' | 'lookup' | 'sharedNic' | 'errors' | 'quietWaits'
+  'storage' | 'zeroLatency' | 'realistic' | 'lookup' | 'floor' | 'scale' | 'sharedNic' | 'errors' | 'quietWaits'
 >;
 
 function progress(text: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }
 
-function nicOfDocument(document: StatusDocument): string {
-  const fromDetail = document.steps[0]?.detail?.networkInterface;
-  if (typeof fromDetail === 'string') return fromDetail;
-  return nicIdFor(Number(/-a(\d+)$/.exec(document.id)?.[1]));
-}
-
-function analyse(run: RawRun): AttachRunResult {
+function analyse(run: RawRun, withOverhead = true): AttachRunResult {
   const n = run.spec.plan.count;
+  // The NIC each attachment's request named, as planned (the status detail may name it too).
+  const nicByAttachment = new Map(
+    planAttachments(run.spec.plan).map((a) => {
+      const nic = a.body.nic as { resourceId?: string; privateIpAddress?: string };
+      const vm = (a.body.containerHost as { machineName: string }).machineName;
+      return [a.attachmentId, nic.resourceId ?? `${vm}_Net0`];
+    }),
+  );
+  const nicOfDocument = (document: StatusDocument): string => {
+    const fromDetail = document.steps[0]?.detail?.networkInterface;
+    return typeof fromDetail === 'string' ? fromDetail : (nicByAttachment.get(document.id) ?? '');
+  };
   return {
     attachments: n,
+    fleet: run.spec.plan.fleet,
     latencies: run.spec.latencies,
+    submitMs: summarize(run.drive.submissions.map((s) => s.answeredAtMs - s.sentAtMs)),
+    ...(run.runnerPeakRssMb === undefined ? {} : { runnerPeakRssMb: run.runnerPeakRssMb }),
     timeline: timeline(run.drive, n),
-    overhead: stepOverheads({
-      documents: run.drive.documents,
-      ncLog: run.ncLog,
-      provisioningDelayInMs: run.spec.latencies.provisioningDelayInMs,
-      runDurationInMs: run.spec.latencies.runDurationInMs,
-      nicIdOf: nicOfDocument,
-    }),
+    overhead: withOverhead
+      ? stepOverheads({
+          documents: run.drive.documents,
+          ncLog: run.ncLog,
+          provisioningDelayInMs: run.spec.latencies.provisioningDelayInMs,
+          runDurationInMs: run.spec.latencies.runDurationInMs,
+          nicIdOf: nicOfDocument,
+        })
+      : { byStep: {}, step1PhasesMs: {}, allStepsMs: summarize([]) },
     nc: ncTraffic(run.ncLog, n),
     functions: functionLoad(run.invocations, n),
     cpu: cpuReport(run.cpu.before, run.cpu.after, n),
@@ -52,19 +72,64 @@ function analyse(run: RawRun): AttachRunResult {
   };
 }
 
-function batch(tag: string, count: number, sizes: Sizes, latencies: Latencies, countStorage = false) {
+/** Every tenant its own network and VMs; 100 tenants on 20 Hyper-V hosts (fewer tenants for fewer attachments). */
+export function fleetFor(sizes: Sizes, tenants: number): Fleet {
+  return {
+    tenants,
+    vmsPerTenant: sizes.vmsPerTenant,
+    hyperVHosts: Math.max(1, Math.ceil(tenants / sizes.tenantsPerHost)),
+  };
+}
+
+function batch(tag: string, count: number, sizes: Sizes, latencies: Latencies, countStorage = false): RunSpec {
   return {
     name: tag,
     plan: {
       tag,
       count,
-      tenants: Math.min(sizes.tenants, count),
+      fleet: fleetFor(sizes, Math.min(sizes.tenants, count)),
       containersPerAttachment: sizes.containersPerAttachment,
-      nicBy: 'privateIpAddress' as const,
+      nicBy: 'privateIpAddress',
     },
     latencies,
     countStorage,
     deadlineInMs: sizes.deadlineInMs,
+  };
+}
+
+function floorOf(run: RawRun, result: AttachRunResult): FloorResult {
+  const bare = run.drive.bare;
+  const step1 = Object.values(result.overhead.byStep)[0];
+  return {
+    attachments: result.attachments,
+    bareRequests: run.spec.floorRequests ?? 0,
+    bareStepsSucceeded: bare?.stepsSucceeded ?? 0,
+    bareSubmitMs: summarize((bare?.submissions ?? []).map((s) => s.answeredAtMs - s.sentAtMs)),
+    bareStepMs: summarize(run.invocations[BARE_STEP_FUNCTION]?.durationsInMs ?? []),
+    productSubmitMs: result.submitMs,
+    step1OverheadMs: step1?.overheadMs ?? summarize([]),
+    step1InvocationMs: summarize(run.invocations.addIpConfigurations?.durationsInMs ?? []),
+  };
+}
+
+function scaleOf(run: RawRun, result: AttachRunResult): ScaleRun {
+  const n = result.attachments;
+  const ops = workOperations(run.storage?.counts ?? {});
+  return {
+    attachments: n,
+    fleet: result.fleet,
+    latencies: result.latencies,
+    completed: result.timeline.completed,
+    notEnded: result.timeline.notEnded,
+    makespanMs: result.timeline.makespanMs,
+    storageOpsPerAttachment: round((ops.queue + ops.table) / n, 2),
+    queueOpsPerAttachment: round(ops.queue / n, 2),
+    tableOpsPerAttachment: round(ops.table / n, 2),
+    appCpuMsPerAttachment: result.cpu.runner?.perAttachmentMs ?? Number.NaN,
+    ncBytesReadPerAttachment: result.nc.bytesReadPerAttachment,
+    ncRequestsPerAttachment: result.nc.requestsPerAttachment,
+    ...(result.runnerPeakRssMb === undefined ? {} : { runnerPeakRssMb: result.runnerPeakRssMb }),
+    endToEndMs: result.timeline.endToEndMs,
   };
 }
 
@@ -120,8 +185,15 @@ export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor:
     parts.storage.countedRunCpu = cpuReport(counted.cpu.before, counted.cpu.after, sizes.countingAttachments);
   });
   for (const n of sizes.zeroLatencyCounts) {
-    await attempt(`zero latency, ${n} attachment(s)`, async () => {
-      parts.zeroLatency.push(analyse(await runAttachments(shared, batch(`zero${n}`, n, sizes, ZERO_LATENCY))));
+    const withFloor = n === sizes.floorAt;
+    await attempt(`zero latency, ${n} attachment(s)${withFloor ? ' with the floor' : ''}`, async () => {
+      const raw = await runAttachments(shared, {
+        ...batch(`zero${n}`, n, sizes, ZERO_LATENCY),
+        ...(withFloor ? { floorRequests: n } : {}),
+      });
+      const result = analyse(raw);
+      parts.zeroLatency.push(result);
+      if (withFloor) parts.floor = floorOf(raw, result);
     });
   }
   const latencies = realisticLatencies(timeFactor);
@@ -156,29 +228,46 @@ export async function runSuite(shared: SharedServices, sizes: Sizes, timeFactor:
   }
   parts.realistic = { latencies, criticalPathMs: pathMs, criticalPathParts: path, runs };
 
-  for (const nics of sizes.lookupNicCounts) {
-    for (const nicBy of ['privateIpAddress', 'resourceId'] as const) {
-      await attempt(`NIC lookup by ${nicBy}, ${nics} NICs`, async () => {
-        const k = sizes.lookupAttachments;
-        const run = await runAttachments(shared, {
-          name: `lookup ${nicBy} ${nics}`,
-          plan: {
-            tag: `look${nics}${nicBy === 'resourceId' ? 'id' : 'ip'}`,
-            count: k,
-            tenants: k,
-            containersPerAttachment: sizes.containersPerAttachment,
-            nicBy,
-          },
-          latencies: ZERO_LATENCY,
-          // The seed holds 4 NICs; the bench adds one per attachment and fills the rest.
-          fillerNics: Math.max(0, nics - k - 4),
-          sequential: true,
-          deadlineInMs: sizes.deadlineInMs,
-        });
-        parts.lookup.push(lookupCost(run.drive.documents, run.ncLog, nics, nicBy));
+  for (const others of sizes.otherTenantsNics) {
+    const total = sizes.lookupNetworkNics + others;
+    await attempt(`controller size: ${total} NICs (${others} on other tenants' networks)`, async () => {
+      const k = sizes.lookupAttachments;
+      // One tenant whose network has lookupNetworkNics VMs; attachment a goes to VM a, one at a time.
+      const run = await runAttachments(shared, {
+        name: `controller size ${total}`,
+        plan: {
+          tag: `size${others}`,
+          count: k,
+          fleet: { tenants: 1, vmsPerTenant: sizes.lookupNetworkNics, hyperVHosts: 1 },
+          containersPerAttachment: sizes.containersPerAttachment,
+          nicBy: 'privateIpAddress',
+        },
+        latencies: ZERO_LATENCY,
+        otherTenantsNics: others,
+        sequential: true,
+        deadlineInMs: sizes.deadlineInMs,
       });
-    }
+      parts.lookup.push(lookupCost(run.drive.documents, run.ncLog, total, others, 'privateIpAddress'));
+    });
   }
+
+  const scale: ScaleRun[] = [];
+  const scaleLatencies = realisticLatencies(sizes.scaleTimeFactor);
+  for (const n of sizes.scaleCounts) {
+    await attempt(`scale: ${n} attachments, latencies x${sizes.scaleTimeFactor}, counted`, async () => {
+      const tenants = Math.max(1, Math.round(n / sizes.scaleAttachmentsPerTenant));
+      const spec = batch(`scale${n}`, n, sizes, scaleLatencies, true);
+      const raw = await runAttachments(shared, {
+        ...spec,
+        plan: { ...spec.plan, fleet: fleetFor(sizes, tenants) },
+        deadlineInMs: sizes.scaleDeadlineInMs,
+      });
+      // No per-step overhead here: it is measured at 100 and 1,000, and its attribution is quadratic in the log.
+      scale.push(scaleOf(raw, analyse(raw, false)));
+    });
+  }
+  if (scale.length > 0) parts.scale = scale;
+
   await attempt(`${sizes.sharedNicAttachments} attachments on one NIC`, async () => {
     parts.sharedNic = await runSharedNic(shared, sizes.sharedNicAttachments, 2, latencies, sizes.deadlineInMs);
   });

@@ -1,3 +1,4 @@
+import { BARE_ROUTE, BARE_STEP_FUNCTION } from '../floor/names';
 import type { RunnerProcess } from '../infra/runnerProcess';
 import { mapConcurrent, sleep } from './pool';
 import type { BenchAttachment } from './requests';
@@ -23,8 +24,16 @@ export interface Submission {
   answeredAtMs: number;
 }
 
+/** The floor's bare submits (bench/floor/entry.ts), sent in the same burst as the attachments. */
+export interface BareResult {
+  submissions: { sentAtMs: number; answeredAtMs: number }[];
+  /** Bare steps the runner's log reports as succeeded by the end. */
+  stepsSucceeded: number;
+}
+
 export interface DriveResult {
   submissions: Submission[];
+  bare?: BareResult;
   firstSentAtMs: number;
   lastAnsweredAtMs: number;
   documents: StatusDocument[];
@@ -93,15 +102,27 @@ async function submit(apiUrl: string, attachment: BenchAttachment): Promise<Subm
   return { attachment, sentAtMs, answeredAtMs: Date.now() };
 }
 
+async function submitBare(apiUrl: string, id: string): Promise<{ sentAtMs: number; answeredAtMs: number }> {
+  const sentAtMs = Date.now();
+  const response = await fetch(`${apiUrl}/${BARE_ROUTE.replace('{id}', encodeURIComponent(id))}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id }),
+  });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`bare submit ${id}: ${response.status} ${text.slice(0, 500)}`);
+  return { sentAtMs, answeredAtMs: Date.now() };
+}
+
 /** Waits until every attachment has ended (or the deadline passed); returns the status reads it needed. */
 async function waitForEnd(
   runner: RunnerProcess,
   attachments: readonly BenchAttachment[],
   deadline: number,
+  confirmed: Map<string, StatusDocument>,
   onEnded?: () => void,
 ): Promise<number> {
   let endedReported = false;
-  const confirmed = new Set<string>();
   let reads = 0;
   let lastSweepAt = Date.now();
   while (confirmed.size < attachments.length && Date.now() < deadline) {
@@ -118,7 +139,7 @@ async function waitForEnd(
       reads += open.length;
       documents.forEach((document, i) => {
         const attachment = open[i];
-        if (document && attachment && isTerminal(document)) confirmed.add(key(attachment));
+        if (document && attachment && isTerminal(document)) confirmed.set(key(attachment), document);
       });
       lastSweepAt = Date.now();
       if (confirmed.size === attachments.length) break;
@@ -136,10 +157,16 @@ async function finish(
   readsSoFar: number,
   onEnded?: () => void,
 ): Promise<DriveResult> {
-  const statusReadsWhileWaiting = readsSoFar + (await waitForEnd(runner, attachments, deadline, onEnded));
-  const documents = (await mapConcurrent(attachments, READ_CONCURRENCY, (a) => readStatus(runner.apiUrl, a))).filter(
-    (d): d is StatusDocument => d !== undefined,
-  );
+  // A document read once its attachment had ended (Completed, Failed, Canceled) is final: it is not read again.
+  const confirmed = new Map<string, StatusDocument>();
+  const statusReadsWhileWaiting = readsSoFar + (await waitForEnd(runner, attachments, deadline, confirmed, onEnded));
+  const documents = (
+    await mapConcurrent(
+      attachments,
+      READ_CONCURRENCY,
+      async (a) => confirmed.get(key(a)) ?? (await readStatus(runner.apiUrl, a)),
+    )
+  ).filter((d): d is StatusDocument => d !== undefined);
   return {
     submissions,
     firstSentAtMs: Math.min(...submissions.map((s) => s.sentAtMs)),
@@ -161,11 +188,30 @@ export async function drive(
   attachments: readonly BenchAttachment[],
   deadlineInMs: number,
   onEnded?: () => void,
+  bareCount = 0,
 ): Promise<DriveResult> {
   await registerTenants(runner.apiUrl, attachments);
   const deadline = Date.now() + deadlineInMs;
-  const submissions = await mapConcurrent(attachments, SUBMIT_CONCURRENCY, (a) => submit(runner.apiUrl, a));
-  return finish(runner, attachments, submissions, deadline, 0, onEnded);
+  // The floor's bare submits go interleaved with the attachments, through the same pool: one burst.
+  const jobs: ({ attachment: BenchAttachment } | { bareId: string })[] = [];
+  for (let i = 0; i < Math.max(attachments.length, bareCount); i++) {
+    const attachment = attachments[i];
+    if (attachment) jobs.push({ attachment });
+    if (i < bareCount) jobs.push({ bareId: `bare-${i}` });
+  }
+  const submissions: Submission[] = [];
+  const bare: BareResult = { submissions: [], stepsSucceeded: 0 };
+  await mapConcurrent(jobs, SUBMIT_CONCURRENCY, async (job) => {
+    if ('attachment' in job) submissions.push(await submit(runner.apiUrl, job.attachment));
+    else bare.submissions.push(await submitBare(runner.apiUrl, job.bareId));
+  });
+  submissions.sort((a, b) => a.attachment.index - b.attachment.index);
+  const result = await finish(runner, attachments, submissions, deadline, 0, onEnded);
+  if (bareCount === 0) return result;
+  const bareSteps = () => runner.invocations.get(BARE_STEP_FUNCTION)?.succeeded ?? 0;
+  while (bareSteps() < bareCount && Date.now() < deadline) await sleep(LOG_CHECK_INTERVAL_IN_MS);
+  bare.stepsSucceeded = bareSteps();
+  return { ...result, bare };
 }
 
 /**

@@ -1,17 +1,23 @@
-import { BENCH_ACL, BENCH_SUBNET, BENCH_VNET, containerAddressesFor, nicAddressFor, nicIdFor } from './topology';
+import {
+  BENCH_ACL,
+  BENCH_SUBNET,
+  containerAddressesFor,
+  type Fleet,
+  hyperVHostNameFor,
+  MAX_ATTACHMENTS_PER_TENANT,
+  nicAddressFor,
+  nicIdFor,
+  placeAttachment,
+  virtualNetworkIdFor,
+  vmNameFor,
+} from './topology';
 
-/**
- * The ARM emulator serves only its seeded machines (it has no route to add one), so every attachment names the
- * seeded Hyper-V host HV01 and one of the two seeded container host VMs. Machine tasks are therefore shared by many
- * attachments and reused, as they would be for many VMs on one host.
- */
-const CONTAINER_HOSTS = ['ContainerHostVM1', 'ContainerHostVM2'] as const;
 export const BENCH_NETWORK_NAME = 'BenchContainerNet';
 
 export interface BenchAttachment {
   tenantId: string;
   attachmentId: string;
-  /** Index into the address plan (topology.ts). */
+  /** Index in the run (0-based). */
   index: number;
   body: Record<string, unknown>;
 }
@@ -20,41 +26,48 @@ export interface AttachmentPlan {
   /** Used in ids, so every scenario's attachments are distinct. */
   tag: string;
   count: number;
-  tenants: number;
+  fleet: Fleet;
   containersPerAttachment: number;
   /** How the request names the VM's NIC: by its address (the walkthrough's way) or by resourceId. */
   nicBy: 'privateIpAddress' | 'resourceId';
-  /** When set, every attachment targets this NIC instead of its own. */
-  sharedNic?: { resourceId: string; privateIpAddress: string };
-  /** First attachment index in the address plan. */
-  firstIndex?: number;
+  /**
+   * Every attachment on tenant 0's first VM and its NIC (many container hosts' worth of containers on one VM), while
+   * the attachments still belong to the fleet's tenants, which are all registered for tenant 0's network.
+   */
+  sharedNic?: boolean;
 }
 
 export function tenantIdFor(tag: string, tenant: number): string {
   return `${tag}-t${String(tenant).padStart(3, '0')}`;
 }
 
+/** The attach requests of a plan, one per attachment, placed on the fleet (topology.ts). */
 export function planAttachments(plan: AttachmentPlan): BenchAttachment[] {
-  return Array.from({ length: plan.count }, (_, k) => {
-    const index = (plan.firstIndex ?? 0) + k;
-    const tenantId = tenantIdFor(plan.tag, k % plan.tenants);
-    const attachmentId = `${plan.tag}-a${index}`;
-    const nicId = plan.sharedNic?.resourceId ?? nicIdFor(index);
-    const nicAddress = plan.sharedNic?.privateIpAddress ?? nicAddressFor(index);
+  const { fleet } = plan;
+  if (Math.ceil(plan.count / fleet.tenants) > MAX_ATTACHMENTS_PER_TENANT)
+    throw new RangeError(`${plan.count} attachments over ${fleet.tenants} tenants do not fit the address plan`);
+  return Array.from({ length: plan.count }, (_, j) => {
+    const placed = placeAttachment(fleet, j);
+    // A shared NIC: tenant 0's network, VM 0 and its host; the address block still the attachment's own.
+    const where = plan.sharedNic ? { ...placeAttachment(fleet, 0), indexInTenant: j } : placed;
+    const attachmentId = `${plan.tag}-a${j}`;
     return {
-      tenantId,
+      tenantId: tenantIdFor(plan.tag, placed.tenant),
       attachmentId,
-      index,
+      index: j,
       body: {
         attachmentId,
         networkController: 'default',
-        virtualNetworkId: BENCH_VNET,
+        virtualNetworkId: virtualNetworkIdFor(where.tenant),
         subnetId: BENCH_SUBNET,
         accessControlListId: BENCH_ACL,
-        nic: plan.nicBy === 'resourceId' ? { resourceId: nicId } : { privateIpAddress: nicAddress },
-        containerIps: { addresses: containerAddressesFor(index, plan.containersPerAttachment) },
-        hyperVHost: { machineName: 'HV01' },
-        containerHost: { machineName: CONTAINER_HOSTS[k % CONTAINER_HOSTS.length] },
+        nic:
+          plan.nicBy === 'resourceId'
+            ? { resourceId: nicIdFor(where.tenant, where.vm) }
+            : { privateIpAddress: nicAddressFor(where.vm) },
+        containerIps: { addresses: containerAddressesFor(where.indexInTenant, plan.containersPerAttachment) },
+        hyperVHost: { machineName: hyperVHostNameFor(where.host) },
+        containerHost: { machineName: vmNameFor(where.tenant, where.vm) },
         network: { name: BENCH_NETWORK_NAME, driver: 'l2bridge' },
       },
     };
