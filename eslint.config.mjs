@@ -11,7 +11,7 @@ const LAYERS = [
   { name: 'ground', files: ['shared/errors.ts', 'shared/ids.ts'] },
   { name: 'model', folders: ['model'] },
   { name: 'http', folders: ['http'] },
-  { name: 'clients', folders: ['networkController', 'arc', 'state'], apart: true },
+  { name: 'clients', folders: ['networkController', 'arc', 'state', 'keyVault'], apart: true },
   { name: 'workflow', folders: ['workflow'] },
   { name: 'api', folders: ['api'] },
   { name: 'config', files: ['shared/config.ts'] },
@@ -95,6 +95,52 @@ export default tseslint.config(
   },
   // Imports point one way, down the layers (model <- clients <- workflow <- api <- functionsHost <- functions/).
   ...layerRules(),
+  {
+    // The CLI is a client of the HTTP API: it may reuse the request schemas (shared/model), shared/errors and the pure
+    // retry policy (shared/http), never the app itself (the clients, workflow, api, config, functionsHost).
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)shared/(?!model/|errors$|http/retryPolicy$|http/sleep$)',
+              message:
+                'The CLI talks to the app only over HTTP; it may import shared/model, shared/errors and the retry policy.',
+            },
+            ...['dev', 'bench', 'test', 'functions'].map(folderPattern),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The CLI's environment (SDN_ATTACH_KEY and the like) is read in one place.
+    files: ['cli/**/*.ts'],
+    ignores: ['cli/environment.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read the environment through cli/environment.ts.' },
+      ],
+    },
+  },
   { files: ['**/*.mjs', '**/*.mts'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The status page's script runs in the browser as it is (no build step): plain JavaScript, browser globals.
+    files: ['shared/api/statusPage/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'Node', 'setTimeout', 'clearTimeout'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
+  },
   prettier,
 );

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -29,6 +29,13 @@ export interface AzuriteOptions {
   startTimeoutInMs?: number;
   /** Extra Node.js flags for the Azurite process, e.g. `--cpu-prof` when profiling the storage emulator. */
   nodeArgs?: readonly string[];
+  /** Serves HTTPS with this certificate (e.g. from dev/tls.ts) instead of HTTP. */
+  tls?: { certPem: string; keyPem: string };
+  /**
+   * Accepts Entra ID bearer tokens (`--oauth basic`: audience, issuer and lifetime are checked, the signature is not),
+   * besides the account key. Azurite takes bearer tokens over HTTPS only, so this needs `tls`.
+   */
+  oauth?: 'basic';
 }
 
 export interface RunningAzurite {
@@ -38,6 +45,8 @@ export interface RunningAzurite {
   blobPort: number;
   /** Full devstoreaccount1 connection string pointing at this instance's ports. */
   connectionString: string;
+  /** The account's service endpoints (http, or https with `tls`), e.g. for identity-based settings. */
+  serviceUrls: { queue: string; table: string };
   /** The folder holding the data; undefined when it lives in memory. */
   location: string | undefined;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. Safe to call more than once. */
@@ -85,7 +94,7 @@ function azuriteBinPath(): string {
   return path.resolve(path.dirname(packageJsonPath), relative);
 }
 
-function buildArgs(options: AzuriteOptions): string[] {
+function buildArgs(options: AzuriteOptions & { certFiles?: { cert: string; key: string } }): string[] {
   const args = [
     '--silent',
     '--disableTelemetry',
@@ -109,16 +118,25 @@ function buildArgs(options: AzuriteOptions): string[] {
   if (options.location !== undefined) args.push('--location', options.location);
   else args.push('--inMemoryPersistence');
   if (options.debugLogPath !== undefined) args.push('--debug', options.debugLogPath);
+  if (options.certFiles !== undefined) args.push('--cert', options.certFiles.cert, '--key', options.certFiles.key);
+  if (options.oauth !== undefined) args.push('--oauth', options.oauth);
   return args;
 }
 
-export function connectionStringFor(ports: { blobPort: number; queuePort: number; tablePort: number }): string {
-  const endpoint = (port: number): string => `http://${HOST}:${port}/${ACCOUNT_NAME}`;
+export function connectionStringFor(
+  ports: { blobPort: number; queuePort: number; tablePort: number },
+  protocol: 'http' | 'https' = 'http',
+): string {
+  const endpoint = (port: number): string => serviceUrlFor(port, protocol);
   return (
-    `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT_NAME};AccountKey=${ACCOUNT_KEY};` +
+    `DefaultEndpointsProtocol=${protocol};AccountName=${ACCOUNT_NAME};AccountKey=${ACCOUNT_KEY};` +
     `BlobEndpoint=${endpoint(ports.blobPort)};QueueEndpoint=${endpoint(ports.queuePort)};` +
     `TableEndpoint=${endpoint(ports.tablePort)};`
   );
+}
+
+function serviceUrlFor(port: number, protocol: 'http' | 'https'): string {
+  return `${protocol}://${HOST}:${port}/${ACCOUNT_NAME}`;
 }
 
 function appendCapped(buffer: string, chunk: string): string {
@@ -141,8 +159,23 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Azurite reads its certificate from files; they live in a private folder that stop() removes. */
+function writeCertFiles(tls: { certPem: string; keyPem: string }): { folder: string; cert: string; key: string } {
+  const folder = mkdtempSync(path.join(tmpdir(), 'azurite-tls-'));
+  const cert = path.join(folder, 'cert.pem');
+  const key = path.join(folder, 'key.pem');
+  writeFileSync(cert, tls.certPem, { mode: 0o600 });
+  writeFileSync(key, tls.keyPem, { mode: 0o600 });
+  return { folder, cert, key };
+}
+
 export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
+  if (options.oauth !== undefined && options.tls === undefined) {
+    return Promise.reject(new Error('Azurite accepts bearer tokens over HTTPS only: give `tls` with `oauth`.'));
+  }
   const startTimeoutInMs = options.startTimeoutInMs ?? DEFAULT_START_TIMEOUT_IN_MS;
+  const protocol = options.tls === undefined ? 'http' : 'https';
+  const certFiles = options.tls === undefined ? undefined : writeCertFiles(options.tls);
   const scratch =
     options.location === undefined && options.scratch === true
       ? mkdtempSync(path.join(existsSync(TMPFS) ? TMPFS : tmpdir(), 'azurite-'))
@@ -152,7 +185,7 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
   if (location !== undefined) mkdirSync(location, { recursive: true });
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), azuriteBinPath(), ...buildArgs({ ...options, location })],
+    [...(options.nodeArgs ?? []), azuriteBinPath(), ...buildArgs({ ...options, location, certFiles })],
     {
       // Without --location Azurite may still drop files (e.g. a debug log default) into its cwd; keep them out of the
       // repo.
@@ -172,6 +205,7 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
   const stop = (): Promise<void> =>
     (stopping ??= stopChild(child).then(() => {
       if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+      if (certFiles !== undefined) rmSync(certFiles.folder, { recursive: true, force: true });
     }));
 
   return new Promise<RunningAzurite>((resolve, reject) => {
@@ -208,7 +242,17 @@ export function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzuri
         queuePort: ports.get('Queue') ?? 0,
         tablePort: ports.get('Table') ?? 0,
       };
-      resolve({ pid: child.pid ?? 0, ...found, connectionString: connectionStringFor(found), location, stop });
+      resolve({
+        pid: child.pid ?? 0,
+        ...found,
+        connectionString: connectionStringFor(found, protocol),
+        serviceUrls: {
+          queue: serviceUrlFor(found.queuePort, protocol),
+          table: serviceUrlFor(found.tablePort, protocol),
+        },
+        location,
+        stop,
+      });
     });
     child.once('error', (error) => fail(`could not spawn ${process.execPath}: ${error.message}`));
     child.once('exit', (code, signal) => fail(`exited early (code ${String(code)}, signal ${String(signal)})`));

@@ -3,9 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { identitySettingsOf } from '../shared/state/storageConnection';
 import { ARM_SEED } from './arm/seed';
 import { DEFAULT_ARM_EMULATOR_PORT, type RunningArmEmulator, startArmEmulator } from './arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from './azurite';
+import { DEFAULT_KEY_VAULT_EMULATOR_PORT, startKeyVaultEmulator } from './keyVault/startKeyVaultEmulator';
 import { type RunningNetworkControllerEmulator, startNetworkControllerEmulator } from './networkController/emulator';
 import { createDevCertificateAuthority } from './tls';
 
@@ -23,17 +25,20 @@ interface StartOptions {
   runnerPort: number;
   /** Serve the functions with Azure Functions Core Tools (`func start`) instead of the local runner. */
   func: boolean;
+  /** The runner lists every function and queue instead of one summary line. */
+  verbose: boolean;
 }
 
 function parseArgs(argv: readonly string[]): StartOptions {
-  const options: StartOptions = { persist: false, runnerPort: DEFAULT_RUNNER_PORT, func: false };
+  const options: StartOptions = { persist: false, runnerPort: DEFAULT_RUNNER_PORT, func: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--persist') options.persist = true;
     else if (arg === '--func') options.func = true;
+    else if (arg === '--verbose') options.verbose = true;
     else if (arg === '--port') options.runnerPort = Number(argv[++i]);
     else if (arg === '--help') {
-      process.stdout.write('npm start -- [--persist] [--port <port>] [--func]\n');
+      process.stdout.write('npm start -- [--persist] [--port <port>] [--func] [--verbose]\n');
       process.exit(0);
     } else throw new Error(`Unknown argument ${arg}; try --help`);
   }
@@ -72,7 +77,9 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   let azurite: RunningAzurite | undefined;
-  if (!env.AzureWebJobsStorage || env.AzureWebJobsStorage === 'UseDevelopmentStorage=true') {
+  // Identity-based storage settings (AzureWebJobsStorage__accountName, ...) count as configured storage too.
+  const identityStorage = identitySettingsOf('AzureWebJobsStorage', env).length > 0;
+  if (!identityStorage && (!env.AzureWebJobsStorage || env.AzureWebJobsStorage === 'UseDevelopmentStorage=true')) {
     // Scratch, not in-memory: Azurite's in-memory queue store stalls for longer and longer once a minute (see scratch).
     azurite = await startAzurite(options.persist ? { location: join(APP_ROOT, '.azurite') } : { scratch: true });
     stops.push(() => azurite?.stop() ?? Promise.resolve());
@@ -81,7 +88,7 @@ async function main(): Promise<void> {
       `Azurite (${options.persist ? 'on disk in .azurite/' : 'scratch, removed on exit'}): queues http://127.0.0.1:${azurite.queuePort}, tables http://127.0.0.1:${azurite.tablePort}`,
     );
   } else {
-    lines.push('Storage: the configured AzureWebJobsStorage');
+    lines.push(`Storage: the configured AzureWebJobsStorage${identityStorage ? ' (identity-based)' : ''}`);
   }
 
   const ca = createDevCertificateAuthority();
@@ -115,6 +122,16 @@ async function main(): Promise<void> {
     lines.push(`Azure Resource Manager: ${env.ARM_ENDPOINT}`);
   }
 
+  // The guest credentials for VMs reached through their Hyper-V host; trusted through ARM_CA_PEM, as the ARM emulator.
+  if (!env.KEY_VAULT_URL && arm) {
+    const vault = await startKeyVaultEmulator({ port: DEFAULT_KEY_VAULT_EMULATOR_PORT, tls: serverTls });
+    stops.push(() => vault.close());
+    env.KEY_VAULT_URL = vault.origin;
+    lines.push(`Key Vault emulator: ${vault.origin} (secrets contoso-guest, fabrikam-guest)`);
+  } else if (env.KEY_VAULT_URL) {
+    lines.push(`Key Vault: ${env.KEY_VAULT_URL}`);
+  }
+
   const runner = options.func
     ? spawn('func', ['start', '--port', String(options.runnerPort)], {
         cwd: APP_ROOT,
@@ -129,6 +146,9 @@ async function main(): Promise<void> {
           APP_ROOT,
           '--port',
           String(options.runnerPort),
+          // The queues exist before the functions poll them: no "does not exist yet" per queue at start.
+          '--create-queues',
+          ...(options.verbose ? ['--verbose'] : []),
         ],
         { env, stdio: ['ignore', 'pipe', 'inherit'] },
       );
@@ -159,7 +179,7 @@ async function main(): Promise<void> {
   lines.push(await registerExampleTenants(`http://127.0.0.1:${options.runnerPort}/api`));
   for (const line of lines) process.stdout.write(`${line}\n`);
   process.stdout.write(
-    `Ready: POST http://127.0.0.1:${options.runnerPort}/api/tenants/{tenantId}/attachments (try examples/seed-attach.json); Ctrl-C stops everything.\n`,
+    `Ready: http://127.0.0.1:${options.runnerPort}/api; try: npx sdn-attach${options.runnerPort === DEFAULT_RUNNER_PORT ? '' : ` --api http://127.0.0.1:${options.runnerPort}/api`} submit examples/seed-attach.json --tenant contoso --wait. Ctrl-C stops everything.\n`,
   );
 }
 

@@ -4,8 +4,12 @@ import { z } from 'zod';
 
 import { ConfigError } from './errors';
 import { CONTROLLER_NAME_PATTERN } from './model/attachRequest';
+import { readStorageConnection, type StorageConnection } from './state/storageConnection';
 
-/** App-setting names used by bindings (`connection`), which must be names, never values. */
+/**
+ * App-setting names used by bindings (`connection`), which must be names, never values. The app's own storage clients
+ * read it as the host does: a connection string, or identity-based settings in its `AzureWebJobsStorage__` section.
+ */
 export const STORAGE_CONNECTION_SETTING = 'AzureWebJobsStorage';
 
 export type NetworkControllerAuth =
@@ -51,9 +55,6 @@ const GlobalSettingsSchema = z.object({
   APP_ENVIRONMENT: z
     .enum(['Production', 'Development'], { error: 'must be Production or Development' })
     .default('Production'),
-  [STORAGE_CONNECTION_SETTING]: z
-    .string({ error: 'is required (a storage connection string)' })
-    .min(1, { error: 'is required' }),
   STATE_TABLE_NAME: tableName('attachments'),
   TENANT_TABLE_NAME: tableName('tenants'),
   // The host's own override key for host.json, so the app and the host agree on the last delivery.
@@ -69,10 +70,11 @@ const GlobalSettingsSchema = z.object({
   NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS: numberSetting(8_000, 0, 300_000),
   NETWORK_CONTROLLER_POLL_INTERVAL_MS: numberSetting(1_000, 10, 60_000),
   NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS: numberSetting(300_000, 1_000, 3_600_000),
-  NIC_LIST_MAX_AGE_MS: numberSetting(10_000, 0, 600_000),
+  NETWORK_READ_MAX_AGE_MS: numberSetting(10_000, 0, 600_000),
   NIC_BATCH_WINDOW_MS: numberSetting(100, 0, 5_000),
   MACHINE_TASK_TABLE_NAME: tableName('machinetasks'),
   MACHINE_TASK_REUSE_MS: numberSetting(3_600_000, 0, 30 * 24 * 3_600_000),
+  INSPECTION_REUSE_MS: numberSetting(30_000, 0, 3_600_000),
   ARM_ENDPOINT: z
     .url({ protocol: /^https$/, error: 'must be an https URL such as https://management.azure.com' })
     .default('https://management.azure.com'),
@@ -84,6 +86,10 @@ const GlobalSettingsSchema = z.object({
   ARM_TIMEOUT_MS: numberSetting(30_000, 100, 600_000),
   ARM_MAX_RETRIES: numberSetting(3, 0, 10),
   RUN_COMMAND_POLL_INTERVAL_MS: numberSetting(10_000, 10, 600_000),
+  KEY_VAULT_URL: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.url({ protocol: /^https$/, error: 'must be an https URL such as https://<vault>.vault.azure.net' }).optional(),
+  ),
   ARC_DEFAULT_SUBSCRIPTION_ID: z
     .string()
     .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
@@ -99,11 +105,55 @@ const GlobalSettingsSchema = z.object({
   ),
   AUTH_OPERATOR_ROLE: appRole('SdnAttach.Operator'),
   AUTH_TENANT_ROLE: appRole('SdnAttach.Tenant'),
+  // The host's own settings for Application Insights; set, the app exports its telemetry too (docs/telemetry.md).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(/(^|;)\s*InstrumentationKey=[0-9a-fA-F-]{36}\s*(;|$)/, {
+        error: 'must be an Application Insights connection string (InstrumentationKey=<GUID>;IngestionEndpoint=...)',
+      })
+      .optional(),
+  ),
+  // "Authorization=AAD" (system-assigned identity) or "Authorization=AAD;ClientId=<GUID>": ingestion by identity.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(
+        /^Authorization=AAD(;ClientId=[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$/,
+        {
+          error: 'must be Authorization=AAD, optionally followed by ;ClientId=<managed identity client id>',
+        },
+      )
+      .optional(),
+  ),
 });
+
+/**
+ * The settings the schema reads, and whether the app refuses to start without one (no default): for checks that
+ * compare a deployment's app settings with what the app reads (test/infra). Controllers add `NC_<NAME>_<suffix>`.
+ */
+export const GLOBAL_SETTINGS: readonly { name: string; required: boolean }[] = Object.entries(
+  GlobalSettingsSchema.shape,
+).map(([name, schema]) => ({ name, required: !schema.safeParse(undefined).success }));
+
+/** The settings of one Network Controller, each named `NC_<NAME>_` plus one of these. */
+export const CONTROLLER_SETTING_SUFFIXES = [
+  'URL',
+  'AUTH_MODE',
+  'CLIENT_CERT_PEM',
+  'CLIENT_KEY_PEM',
+  'CLIENT_PFX_BASE64',
+  'CLIENT_PFX_PASSPHRASE',
+  'CA_PEM',
+  'INSECURE_SKIP_TLS_VERIFY',
+] as const;
 
 export interface AppConfig {
   environment: 'Production' | 'Development';
-  storageConnectionString: string;
+  /** A connection string, or identity-based queue and table endpoints with the managed identity to use. */
+  storage: StorageConnection;
   tables: { state: string; tenants: string };
   maxDequeueCount: number;
   step: { inlineWaitInMs: number; leaseInMs: number };
@@ -115,13 +165,13 @@ export interface AppConfig {
     maxRetryDelayInMs: number;
     pollIntervalInMs: number;
     operationTimeoutInMs: number;
-    /** How long one list of every NIC (and subnet and ACL reads) serves later attachments. */
-    nicListMaxAgeInMs: number;
+    /** How long one read of a virtual network (its subnets and their NICs), and ACL and server reads, serve later attachments. */
+    networkReadMaxAgeInMs: number;
     /** How long a write to a NIC in a burst of writes waits for more additions (an idle NIC is written at once). */
     batchWindowInMs: number;
   };
   networkControllers: ReadonlyMap<string, NetworkControllerSettings>;
-  machineTasks: { table: string; reuseForInMs: number };
+  machineTasks: { table: string; reuseForInMs: number; inspectionReuseForInMs: number };
   arm: {
     endpoint: string;
     auth: { mode: 'managedIdentity'; clientId?: string } | { mode: 'none' };
@@ -131,8 +181,15 @@ export interface AppConfig {
     pollIntervalInMs: number;
     defaults: { subscriptionId?: string; resourceGroup?: string };
   };
+  /** The vault of the guest credentials (VMs reached through their Hyper-V host); read with ARM's identity and CA. */
+  keyVault?: { url: string };
   /** Who is calling: App Service Authentication's x-ms-client-principal is trusted only when the platform says it is on. */
   identity: { platformAuthEnabled: boolean; operatorRole: string; tenantRole: string };
+  /** Where the app's own traces and logs go; absent, they stay in the host's console only. */
+  applicationInsights?: {
+    connectionString: string;
+    auth: { mode: 'key' } | { mode: 'managedIdentity'; clientId?: string };
+  };
 }
 
 const CONTROLLER_URL_KEY = /^NC_([A-Z0-9_]+)_URL$/;
@@ -148,7 +205,7 @@ function controllerSettings(env: NodeJS.ProcessEnv, development: boolean, proble
       problems.push(`${key}: controller name "${name}" must match ${CONTROLLER_NAME_PATTERN.source}`);
       continue;
     }
-    const get = (suffix: string) => {
+    const get = (suffix: (typeof CONTROLLER_SETTING_SUFFIXES)[number]) => {
       const value = env[prefix + suffix];
       return value === undefined || value === '' ? undefined : value;
     };
@@ -234,13 +291,17 @@ function unusableTlsMaterial(auth: NetworkControllerAuth, caCertPem: string | un
 }
 
 /** Parses settings from an environment; every problem is reported at once in one ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv): AppConfig {
+  // An empty setting counts as not set (App Service and templates write empty values for unset parameters).
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(rawEnv).filter(([, value]) => value !== ''));
   const problems: string[] = [];
   const parsed = GlobalSettingsSchema.safeParse(env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
   const development = env.APP_ENVIRONMENT === 'Development';
+  const storage = readStorageConnection(STORAGE_CONNECTION_SETTING, env, ['queue', 'table']);
+  problems.push(...storage.problems);
   const networkControllers = controllerSettings(env, development, problems);
   if (networkControllers.size === 0) {
     problems.push('NC_DEFAULT_URL: at least one Network Controller must be configured (NC_<NAME>_URL)');
@@ -263,11 +324,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'AUTH_TENANT_ROLE: must differ from AUTH_OPERATOR_ROLE (every tenant principal would be an operator)',
     );
   }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  // A setting that was renamed would otherwise be ignored without a word, and the deployment run on the default.
+  if (env.NIC_LIST_MAX_AGE_MS !== undefined) {
+    problems.push('NIC_LIST_MAX_AGE_MS: renamed to NETWORK_READ_MAX_AGE_MS (step 1 no longer lists every NIC)');
+  }
+  if (!parsed.success || !storage.connection || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   return deepFreeze({
     environment: s.APP_ENVIRONMENT,
-    storageConnectionString: s[STORAGE_CONNECTION_SETTING],
+    storage: storage.connection,
     tables: { state: s.STATE_TABLE_NAME, tenants: s.TENANT_TABLE_NAME },
     maxDequeueCount: s.AzureFunctionsJobHost__extensions__queues__maxDequeueCount,
     step: { inlineWaitInMs: s.STEP_INLINE_WAIT_MS, leaseInMs: s.STEP_LEASE_MS },
@@ -279,11 +344,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxRetryDelayInMs: s.NETWORK_CONTROLLER_MAX_RETRY_DELAY_MS,
       pollIntervalInMs: s.NETWORK_CONTROLLER_POLL_INTERVAL_MS,
       operationTimeoutInMs: s.NETWORK_CONTROLLER_OPERATION_TIMEOUT_MS,
-      nicListMaxAgeInMs: s.NIC_LIST_MAX_AGE_MS,
+      networkReadMaxAgeInMs: s.NETWORK_READ_MAX_AGE_MS,
       batchWindowInMs: s.NIC_BATCH_WINDOW_MS,
     },
     networkControllers,
-    machineTasks: { table: s.MACHINE_TASK_TABLE_NAME, reuseForInMs: s.MACHINE_TASK_REUSE_MS },
+    machineTasks: {
+      table: s.MACHINE_TASK_TABLE_NAME,
+      reuseForInMs: s.MACHINE_TASK_REUSE_MS,
+      inspectionReuseForInMs: s.INSPECTION_REUSE_MS,
+    },
     arm: {
       endpoint: s.ARM_ENDPOINT.replace(/\/+$/, ''),
       auth:
@@ -296,11 +365,25 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       pollIntervalInMs: s.RUN_COMMAND_POLL_INTERVAL_MS,
       defaults: { subscriptionId: s.ARC_DEFAULT_SUBSCRIPTION_ID, resourceGroup: s.ARC_DEFAULT_RESOURCE_GROUP },
     },
+    ...(s.KEY_VAULT_URL ? { keyVault: { url: s.KEY_VAULT_URL.replace(/\/+$/, '') } } : {}),
     identity: {
       platformAuthEnabled: s.WEBSITE_AUTH_ENABLED,
       operatorRole: s.AUTH_OPERATOR_ROLE,
       tenantRole: s.AUTH_TENANT_ROLE,
     },
+    ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING
+      ? {
+          applicationInsights: {
+            connectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
+            auth: s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+              ? {
+                  mode: 'managedIdentity' as const,
+                  clientId: /ClientId=(.+)$/.exec(s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)?.[1],
+                }
+              : { mode: 'key' as const },
+          },
+        }
+      : {}),
   });
 }
 

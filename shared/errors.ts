@@ -11,7 +11,7 @@ export interface ErrorContext {
 }
 
 /** Where an error came from: our own checks, or one of the systems we call. */
-export type ErrorSource = 'App' | 'NetworkController' | 'AzureResourceManager' | 'RunCommand' | 'Storage';
+export type ErrorSource = 'App' | 'NetworkController' | 'AzureResourceManager' | 'RunCommand' | 'KeyVault' | 'Storage';
 
 /** The serialisable form stored in the state table and shown by the status API. */
 export interface ErrorInfo {

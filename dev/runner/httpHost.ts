@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 import { type FunctionOutput, type FunctionTrigger, HttpRequest, type InvocationContext } from '@azure/functions';
 
+import { hostTraceContext } from './hostTraceContext';
 import { type ResponseParts, toResponseParts } from './httpResponse';
 import { describeError, type LineWriter } from './invocationLog';
 import { invokeFunction } from './invoke';
@@ -232,6 +233,10 @@ export class HttpHost {
       functionName: fn.functionName,
       handler: (input, context) => fn.handler(input as HttpRequest, context),
       input: httpRequest,
+      traceContext: hostTraceContext({
+        traceparent: httpRequest.headers.get('traceparent'),
+        tracestate: httpRequest.headers.get('tracestate'),
+      }),
       trigger: fn.trigger,
       returnBinding: fn.returnBinding,
       extraOutputs: fn.extraOutputs,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { type FunctionOutput, type FunctionTrigger, InvocationContext } from '@azure/functions';
+import { type FunctionOutput, type FunctionTrigger, InvocationContext, type TraceContext } from '@azure/functions';
 
 import { describeError, functionLogHandler, type LineWriter } from './invocationLog';
 
@@ -12,6 +12,8 @@ export interface InvocationRequest {
   returnBinding?: FunctionOutput;
   extraOutputs: FunctionOutput[];
   triggerMetadata?: Record<string, unknown>;
+  /** The host's activity for the invocation (see hostTraceContext). */
+  traceContext: TraceContext;
   /** Shown in the "Executing" line, e.g. "New queue message detected on 'q'.". */
   reason: string;
   /** Extra "Key=value" details for the "Executing" line, e.g. "DequeueCount=2". */
@@ -36,6 +38,7 @@ export async function invokeFunction(request: InvocationRequest): Promise<Invoca
     invocationId,
     functionName,
     logHandler: functionLogHandler(functionName, write),
+    traceContext: request.traceContext,
     triggerMetadata: request.triggerMetadata,
     options: {
       trigger: request.trigger,

@@ -9,7 +9,7 @@ import { platformAuthSettingsFrom } from './platformAuth';
 import { QueueListener } from './queueListener';
 import { createQueueMessageHandler } from './queueMessageHandler';
 import { QueueOutputWriter } from './queueOutputs';
-import { QueueAccounts } from './queueStorage';
+import { createQueues, QueueAccounts } from './queueStorage';
 import { QueueWatcher } from './queueWatcher';
 import { resolveFunctions } from './resolveFunctions';
 import { writeStdoutLine } from './stdoutLines';
@@ -29,6 +29,13 @@ export interface LocalRunnerOptions {
   registryModulePath?: string;
   /** How long stop() waits for running invocations; default 10 s. */
   stopTimeoutInMs?: number;
+  /**
+   * Creates every trigger queue and poison queue before listening (idempotently), as `npm start` wants; the host
+   * itself only polls for a missing queue, and its output bindings create a queue at the first write.
+   */
+  createQueues?: boolean;
+  /** Lists every function, the queues created and expected notes; otherwise one summary line says how many. */
+  verbose?: boolean;
 }
 
 export interface RunningLocalRunner {
@@ -57,6 +64,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
   const host = options.host ?? DEFAULT_HOST;
   const stopTimeoutInMs = options.stopTimeoutInMs ?? DEFAULT_STOP_TIMEOUT_IN_MS;
   const write: LineWriter = timestamped(options.log ?? writeStdoutLine);
+  const detail: LineWriter = options.verbose ? write : () => undefined;
 
   const platformAuth = platformAuthSettingsFrom(process.env);
   // App Service injects WEBSITE_AUTH_ENABLED when its authentication is on; with test principals the runner is that
@@ -78,7 +86,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
     settings: process.env,
     routePrefix: hostSettings.httpRoutePrefix,
     write,
+    detail,
   });
+  let queueSummary = '';
+  if (options.createQueues) {
+    const queues = queueFunctions.flatMap((fn) => (fn.poisonQueue ? [fn.queue, fn.poisonQueue] : [fn.queue]));
+    const { created, existing } = await createQueues(queues);
+    for (const name of created) detail(`Queue '${name}' created.`);
+    queueSummary = `; queues: ${created.length} created, ${existing.length} already there`;
+  }
 
   const httpHost = new HttpHost({
     functions: httpFunctions,
@@ -117,10 +133,14 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Run
       `Test principals: the JSON in '${platformAuth.testPrincipalHeader}' becomes x-ms-client-principal (WEBSITE_AUTH_ENABLED=true).`,
     );
   }
-  write('Functions:');
-  for (const fn of queueFunctions) write(`  ${fn.functionName}: queueTrigger '${fn.queue.name}'`);
+  write(
+    `${queueFunctions.length + httpFunctions.length} functions: ${httpFunctions.length} HTTP, ${queueFunctions.length} ` +
+      `on queues${queueSummary}${options.verbose ? '' : ' (--verbose lists them)'}.`,
+  );
+  detail('Functions:');
+  for (const fn of queueFunctions) detail(`  ${fn.functionName}: queueTrigger '${fn.queue.name}'`);
   for (const fn of httpFunctions)
-    write(
+    detail(
       `  ${fn.functionName}: [${fn.methods.join(',')}] ${baseUrl}/${[hostSettings.httpRoutePrefix, fn.route.template].filter(Boolean).join('/')}`,
     );
 

@@ -7,11 +7,12 @@ import { writeStdoutLine } from './stdoutLines';
 
 /**
  * `node dist/dev/runner/main.js [--app-root <dir>] [--port <n>] [--host <ip>] [--function-key <key>]
- * [--registry-module <file>]`: the stand-in for `func start` on machines without Core Tools.
+ * [--registry-module <file>] [--create-queues] [--verbose]`: the stand-in for `func start` on machines without Core
+ * Tools.
  */
 const USAGE =
   'Usage: node dist/dev/runner/main.js [--app-root <dir>] [--port <n>] [--host <ip>] [--function-key <key>] ' +
-  '[--registry-module <file>]';
+  '[--registry-module <file>] [--create-queues] [--verbose]';
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       'function-key': { type: 'string' },
       'registry-module': { type: 'string' },
+      'create-queues': { type: 'boolean' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
     host: values.host,
     functionKey: values['function-key'],
     registryModulePath: values['registry-module'] !== undefined ? path.resolve(values['registry-module']) : undefined,
+    createQueues: values['create-queues'],
+    verbose: values.verbose,
   });
   writeStdoutLine(`Runner ready: ${runner.httpUrl} (${runner.functionNames.length} functions)`);
 

@@ -2,6 +2,7 @@ import type { FunctionOutput, FunctionTrigger, InvocationContext } from '@azure/
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 
 import type { QueueSettings } from './hostConfig';
+import { hostTraceContext } from './hostTraceContext';
 import { describeError, type LineWriter } from './invocationLog';
 import { invokeFunction } from './invoke';
 import { decodeMessageText, parseLikeLibrary } from './messageEncoding';
@@ -84,6 +85,7 @@ export function createQueueMessageHandler(fn: QueueFunction, deps: QueueMessageH
       returnBinding: fn.returnBinding,
       extraOutputs: fn.extraOutputs,
       triggerMetadata: triggerMetadataOf(message, payload),
+      traceContext: hostTraceContext(),
       reason: `New queue message detected on '${fn.queue.name}'.`,
       details: `MessageId=${message.messageId}, DequeueCount=${message.dequeueCount}`,
       write,

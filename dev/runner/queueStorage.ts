@@ -1,7 +1,14 @@
-import { QueueClient, QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
+import type { QueueClient, QueueServiceClient, StoragePipelineOptions } from '@azure/storage-queue';
+
+import {
+  identitySettingsOf,
+  queueServiceClientFor,
+  readStorageConnection,
+  type StorageConnection,
+} from '../../shared/state/storageConnection';
 
 /**
- * Storage access shared by every function of one runner: one service client per connection string, one
+ * Storage access shared by every function of one runner: one service client per connection, one
  * createIfNotExists per queue, and the settings lookups the host does for `connection` and `queueName`.
  */
 
@@ -17,17 +24,24 @@ const POISON_SUFFIX = '-poison';
 
 export type Settings = Readonly<Record<string, string | undefined>>;
 
-/** The host reads `connection` as an app setting name, also trying the `AzureWebJobs` prefix. */
-export function resolveConnectionString(settingName: string | undefined, settings: Settings): string {
-  const name = settingName || 'AzureWebJobsStorage';
-  const value = settings[name] ?? settings[`AzureWebJobs${name}`];
-  if (value) return value;
-  if (settings[`${name}__queueServiceUri`] ?? settings[`${name}__serviceUri`]) {
-    throw new Error(`Setting "${name}" uses identity-based connections, which the local runner does not support.`);
-  }
-  throw new Error(
-    `The storage connection setting "${name}" is not set (expected a connection string in the environment).`,
+/**
+ * The host reads `connection` as an app setting name, also trying the `AzureWebJobs` prefix: a connection string in
+ * the setting, or identity-based settings in its `__` section (the same rules as the app's own clients).
+ */
+export function resolveConnection(settingName: string | undefined, settings: Settings): StorageConnection {
+  const given = settingName || 'AzureWebJobsStorage';
+  const name = [given, `AzureWebJobs${given}`].find(
+    (candidate) => settings[candidate] || identitySettingsOf(candidate, settings).length > 0,
   );
+  if (name === undefined) {
+    throw new Error(
+      `The storage connection setting "${given}" is not set (expected a connection string, or identity-based ` +
+        `settings such as ${given}__accountName, in the environment).`,
+    );
+  }
+  const read = readStorageConnection(name, settings, ['queue']);
+  if (!read.connection) throw new Error(`Storage connection "${name}": ${read.problems.join('; ')}`);
+  return read.connection;
 }
 
 /** Resolves `%Setting%` binding expressions and checks the name the way the service would reject it. */
@@ -55,12 +69,16 @@ export class QueueAccounts {
   readonly #services = new Map<string, QueueServiceClient>();
   readonly #created = new Map<string, Promise<void>>();
 
-  queue(connectionString: string, queueName: string): QueueClient {
-    let service = this.#services.get(connectionString);
+  /** `connection` is a resolved connection, or a connection string. */
+  queue(connection: StorageConnection | string, queueName: string): QueueClient {
+    if (typeof connection === 'string') connection = { mode: 'connectionString', connectionString: connection };
+    const key = JSON.stringify(connection);
+    let service = this.#services.get(key);
     if (!service) {
-      // Accepts full connection strings and UseDevelopmentStorage=true alike.
-      service = QueueServiceClient.fromConnectionString(connectionString, PIPELINE_OPTIONS);
-      this.#services.set(connectionString, service);
+      // Accepts full connection strings, UseDevelopmentStorage=true and identity-based connections alike; a managed
+      // identity's token comes from the platform's endpoint (IDENTITY_ENDPOINT), as it does for the host.
+      service = queueServiceClientFor(connection, {}, PIPELINE_OPTIONS);
+      this.#services.set(key, service);
     }
     return service.getQueueClient(queueName);
   }
@@ -82,6 +100,21 @@ export class QueueAccounts {
   forget(queue: QueueClient): void {
     this.#created.delete(queueKey(queue));
   }
+}
+
+/**
+ * Creates each queue that does not exist yet, once per queue however often it is named, all at once; says which it
+ * created and which were there already. Idempotent: a second run creates nothing.
+ */
+export async function createQueues(queues: readonly QueueClient[]): Promise<{ created: string[]; existing: string[] }> {
+  const unique = [...new Map(queues.map((queue) => [queueKey(queue), queue])).values()];
+  const outcomes = await Promise.all(
+    unique.map(async (queue) => ({ name: queue.name, created: (await queue.createIfNotExists()).succeeded })),
+  );
+  return {
+    created: outcomes.filter((o) => o.created).map((o) => o.name),
+    existing: outcomes.filter((o) => !o.created).map((o) => o.name),
+  };
 }
 
 /** Identifies a queue across connection strings that point at the same account (e.g. two setting names). */

@@ -8,7 +8,7 @@ import type { QueueOutputTarget } from './queueOutputs';
 import {
   poisonQueueNameFor,
   type QueueAccounts,
-  resolveConnectionString,
+  resolveConnection,
   resolveQueueName,
   type Settings,
 } from './queueStorage';
@@ -19,6 +19,8 @@ export interface ResolveOptions {
   settings: Settings;
   routePrefix: string;
   write: LineWriter;
+  /** What is expected and only worth reading when asked for (`--verbose`); warnings go to `write`. */
+  detail?: LineWriter;
 }
 
 export interface ResolvedFunctions {
@@ -52,7 +54,7 @@ function outputTargets(
   ];
   for (const { binding, fromReturnValue } of bindings) {
     if (isQueueOutput(binding)) {
-      const connection = resolveConnectionString(binding.connection as string | undefined, options.settings);
+      const connection = resolveConnection(binding.connection as string | undefined, options.settings);
       const queueName = resolveQueueName(stringOption(binding, 'queueName', functionName), options.settings);
       targets.push({ binding, queue: options.accounts.queue(connection, queueName), fromReturnValue });
     } else if (!(fromReturnValue && binding.type.toLowerCase() === 'http')) {
@@ -80,16 +82,15 @@ function resolveQueueFunction(
   const { name, options: fnOptions } = registration;
   const trigger =
     fnOptions.trigger ?? triggers.storageQueue({ queueName: fnOptions.queueName, connection: fnOptions.connection });
-  const connection = resolveConnectionString(trigger.connection, options.settings);
+  const connection = resolveConnection(trigger.connection, options.settings);
   const queueName = resolveQueueName(trigger.queueName, options.settings);
   const poisonName = poisonQueueNameFor(queueName);
   if (!poisonName) {
-    const why = queueName.toLowerCase().endsWith('-poison')
-      ? 'is itself a poison queue'
-      : 'is too long for a poison queue';
-    options.write(
-      `Function '${name}': queue '${queueName}' ${why}, so (as in the host) its failed messages stay invisible ` +
-        `until their lease ends instead of being retried or moved.`,
+    // A function on a poison queue is the app's design (it marks attachments Failed); a name too long is a mistake.
+    const isPoison = queueName.toLowerCase().endsWith('-poison');
+    (isPoison ? (options.detail ?? options.write) : options.write)(
+      `Function '${name}': queue '${queueName}' ${isPoison ? 'is itself a poison queue' : 'is too long for a poison queue'}, ` +
+        `so (as in the host) its failed messages stay invisible until their lease ends instead of being retried or moved.`,
     );
   }
   warnAboutInputs(name, fnOptions.extraInputs, options.write);

@@ -7,8 +7,11 @@ export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 export type JsonBody = { ok: true; value: unknown } | { ok: false; issues: FieldIssue[]; code: string };
 
-/** Reads a JSON body within the size limit; every failure names the body and the reason. */
-export async function readJsonBody(request: HttpRequest): Promise<JsonBody> {
+/**
+ * Reads a JSON body within the size limit; every failure names the body and the reason. `optional`: an empty body
+ * is `undefined`, not an error.
+ */
+export async function readJsonBody(request: HttpRequest, options: { optional?: boolean } = {}): Promise<JsonBody> {
   const contentType = request.headers.get('content-type') ?? '';
   if (contentType && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
     return {
@@ -26,6 +29,7 @@ export async function readJsonBody(request: HttpRequest): Promise<JsonBody> {
       issues: [{ field: '(body)', reason: `is ${size} bytes; at most ${MAX_REQUEST_BODY_BYTES}` }],
     };
   }
+  if (text.trim() === '' && options.optional) return { ok: true, value: undefined };
   if (text.trim() === '')
     return {
       ok: false,

@@ -8,6 +8,7 @@ import {
   toFieldIssues,
 } from '../model/attachRequest';
 import { parseIpv4 } from '../model/ipv4';
+import { isGuestVmReference } from '../model/machineRef';
 import { type StepMessage, stepMessage } from '../model/messages';
 import { type AttachmentRecord, newAttachmentRecord } from '../model/records';
 import type { StateStore } from '../model/StateStore';
@@ -27,6 +28,8 @@ export interface SubmitDeps {
   knownControllers: ReadonlySet<string>;
   /** Where machine references without their own subscription or resource group are looked up. */
   arcDefaults: { subscriptionId?: string; resourceGroup?: string };
+  /** Whether a Key Vault for guest credentials is configured; without one, no VM can be reached through its host. */
+  guestCredentialsConfigured?: boolean;
   newAttachmentId: () => string;
   nowInMs: () => number;
 }
@@ -59,6 +62,15 @@ export async function acceptAttachRequest(
   }
   for (const field of ['hyperVHost', 'containerHost'] as const) {
     const machine = parsed[field];
+    // A VM reached through the Hyper-V host is no Arc resource: only the host is looked up in ARM.
+    if (isGuestVmReference(machine)) {
+      if (!deps.guestCredentialsConfigured)
+        issues.push({
+          field: 'containerHost.through',
+          reason: 'no Key Vault is configured (KEY_VAULT_URL), so no VM can be reached through its Hyper-V host',
+        });
+      continue;
+    }
     if (!machine.subscriptionId && !deps.arcDefaults.subscriptionId) {
       issues.push({
         field: `${field}.subscriptionId`,

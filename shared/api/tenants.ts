@@ -1,8 +1,9 @@
 import type { FieldIssue } from '../errors';
 import { toFieldIssues } from '../model/attachRequest';
 import type { StateStore } from '../model/StateStore';
-import { type TenantChange, type TenantEntry, TenantEntrySchema, type TenantRecord } from '../model/tenant';
+import { type TenantChange, TenantEntrySchema, type TenantRecord } from '../model/tenant';
 import type { TenantStore } from '../model/TenantStore';
+import type { TenantView } from './schemas';
 
 export type PutTenantOutcome =
   | { kind: 'invalid'; issues: FieldIssue[] }
@@ -50,13 +51,13 @@ export async function deleteTenant(
 }
 
 /** The registry entry as the admin API shows it. */
-export function tenantView(record: TenantRecord, changes?: readonly TenantChange[]) {
+export function tenantView(record: TenantRecord, changes?: readonly TenantChange[]): TenantView {
   return {
     tenantId: record.tenantId,
     ...record.entry,
     createdTime: record.createdTime,
     lastUpdatedTime: record.lastUpdatedTime,
     lastUpdatedBy: record.lastUpdatedBy,
-    ...(changes ? { changes } : {}),
-  } satisfies TenantEntry & Record<string, unknown>;
+    ...(changes ? { changes: [...changes] } : {}),
+  };
 }

@@ -1,6 +1,7 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import type { QueueServiceClient } from '@azure/storage-queue';
 
 import type { SentMessageReceipt } from '../model/messages';
+import { queueServiceClientFor, type StorageClientOptions, type StorageConnection } from '../state/storageConnection';
 
 /**
  * Sends messages the way the Functions host's output binding would (base64 text, queue created on first use),
@@ -10,8 +11,12 @@ export class QueueSender {
   private readonly service: QueueServiceClient;
   private readonly created = new Map<string, Promise<unknown>>();
 
-  constructor(connectionString: string) {
-    this.service = QueueServiceClient.fromConnectionString(connectionString);
+  /** A connection string, or the app's storage connection (identity-based ones included). */
+  constructor(connection: string | StorageConnection, options: StorageClientOptions = {}) {
+    this.service = queueServiceClientFor(
+      typeof connection === 'string' ? { mode: 'connectionString', connectionString: connection } : connection,
+      options,
+    );
   }
 
   async send(

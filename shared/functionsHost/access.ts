@@ -41,6 +41,17 @@ export function unauthenticated(): HttpResponseInit {
 }
 
 /**
+ * The admin API is the operator's alone: anyone else is refused (401 without a principal, 403 `OperatorOnly` with
+ * one), before the request is read. Undefined lets the operator through.
+ */
+export function operatorOnly(access: AccessPolicy, request: HttpRequest, what: string): HttpResponseInit | undefined {
+  if (!access.isAuthenticated(request)) return unauthenticated();
+  return access.isOperator(request)
+    ? undefined
+    : errorResponse(403, 'OperatorOnly', `${what} is managed by the operator.`);
+}
+
+/**
  * Guards a `tenants/{tenantId}/...` route: the operator passes; a principal passes only for a tenant whose registry
  * entry lists it, and is told anything else does not exist (404), as another tenant's attachments always were. A
  * tenantId that is not even well-formed is left to the handler's own 400.

@@ -6,7 +6,7 @@ import { deleteTenant, putTenant, tenantView } from '../api/tenants';
 import { TenantIdSchema, toFieldIssues } from '../model/attachRequest';
 import type { StateStore } from '../model/StateStore';
 import type { TenantStore } from '../model/TenantStore';
-import { type AccessPolicy, unauthenticated } from './access';
+import { type AccessPolicy, operatorOnly } from './access';
 
 export interface AdminDeps {
   tenants: TenantStore;
@@ -15,12 +15,9 @@ export interface AdminDeps {
   pageSizeMax: number;
 }
 
-/** The admin API is the operator's alone; anyone else is told it does not exist. */
-function operatorOnly(deps: AdminDeps, request: HttpRequest): HttpResponseInit | undefined {
-  if (!deps.access.isAuthenticated(request)) return unauthenticated();
-  return deps.access.isOperator(request)
-    ? undefined
-    : errorResponse(403, 'OperatorOnly', 'The tenant registry is managed by the operator.');
+/** The registry is the operator's alone (see `operatorOnly`). */
+function registryOperatorOnly(deps: AdminDeps, request: HttpRequest): HttpResponseInit | undefined {
+  return operatorOnly(deps.access, request, 'The tenant registry');
 }
 
 function tenantRoute(request: HttpRequest): { ok: true; tenantId: string } | { ok: false; response: HttpResponseInit } {
@@ -40,7 +37,7 @@ function conditionsOf(request: HttpRequest): { ifMatch?: string; ifNoneMatch?: '
 export function makePutTenantHandler(deps: () => AdminDeps) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const d = deps();
-    const refused = operatorOnly(d, request);
+    const refused = registryOperatorOnly(d, request);
     if (refused) return refused;
     const route = tenantRoute(request);
     if (!route.ok) return route.response;
@@ -72,7 +69,7 @@ export function makePutTenantHandler(deps: () => AdminDeps) {
 export function makeGetTenantHandler(deps: () => AdminDeps) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const d = deps();
-    const refused = operatorOnly(d, request);
+    const refused = registryOperatorOnly(d, request);
     if (refused) return refused;
     const route = tenantRoute(request);
     if (!route.ok) return route.response;
@@ -92,7 +89,7 @@ export function makeGetTenantHandler(deps: () => AdminDeps) {
 export function makeListTenantsHandler(deps: () => AdminDeps) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const d = deps();
-    const refused = operatorOnly(d, request);
+    const refused = registryOperatorOnly(d, request);
     if (refused) return refused;
     const topText = request.query.get('top');
     const top = topText === null ? Math.min(50, d.pageSizeMax) : Number(topText);
@@ -116,7 +113,7 @@ export function makeListTenantsHandler(deps: () => AdminDeps) {
 export function makeDeleteTenantHandler(deps: () => AdminDeps) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const d = deps();
-    const refused = operatorOnly(d, request);
+    const refused = registryOperatorOnly(d, request);
     if (refused) return refused;
     const route = tenantRoute(request);
     if (!route.ok) return route.response;

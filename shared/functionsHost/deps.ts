@@ -2,12 +2,18 @@ import { managedIdentityTokenProvider, noTokenProvider, RunCommandClient } from 
 import { type AppConfig, getConfig, type NetworkControllerSettings } from '../config';
 import { sleep } from '../http/sleep';
 import { stableUuid } from '../ids';
+import {
+  keyVaultDevelopmentToken,
+  keyVaultManagedIdentity,
+  KeyVaultSecretsClient,
+} from '../keyVault/KeyVaultSecretsClient';
 import type { MachineTaskStore } from '../model/MachineTaskStore';
 import type { StateStore } from '../model/StateStore';
 import type { TenantStore } from '../model/TenantStore';
 import { NetworkControllerClient } from '../networkController/NetworkControllerClient';
 import { NicDirectory } from '../networkController/NicDirectory';
 import { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
+import { tableClientFor } from '../state/storageConnection';
 import { TableMachineTaskStore } from '../state/TableMachineTaskStore';
 import { TableStateStore } from '../state/TableStateStore';
 import { TableTenantStore } from '../state/TableTenantStore';
@@ -26,6 +32,8 @@ export interface AppDeps {
   networkController(name: string): ControllerAccess;
   machineTasks: MachineTaskStore;
   runCommands: RunCommandClient;
+  /** Guest credentials from Key Vault (`KEY_VAULT_URL`); absent when no vault is configured. */
+  keyVault?: Pick<KeyVaultSecretsClient, 'getGuestCredential'>;
   stableUuid: (seed: string) => string;
   nowInMs: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -55,10 +63,10 @@ export function createAppDeps(config: AppConfig): AppDeps {
   const controllers = new Map<string, ControllerAccess>();
   return {
     config,
-    store: TableStateStore.fromConnectionString(config.storageConnectionString, config.tables.state),
-    tenants: TableTenantStore.fromConnectionString(config.storageConnectionString, config.tables.tenants),
+    store: new TableStateStore(tableClientFor(config.storage, config.tables.state)),
+    tenants: new TableTenantStore(tableClientFor(config.storage, config.tables.tenants)),
     access: accessPolicy(config),
-    queues: new QueueSender(config.storageConnectionString),
+    queues: new QueueSender(config.storage),
     networkController(name) {
       let client = controllers.get(name);
       if (!client) {
@@ -68,7 +76,7 @@ export function createAppDeps(config: AppConfig): AppDeps {
         const defaults = config.networkControllerDefaults;
         client = {
           client: nc,
-          directory: new NicDirectory(nc, { maxAgeInMs: defaults.nicListMaxAgeInMs }),
+          directory: new NicDirectory(nc, { maxAgeInMs: defaults.networkReadMaxAgeInMs }),
           writer: new NicUpdateBatcher(nc, {
             windowInMs: defaults.batchWindowInMs,
             pollIntervalInMs: defaults.pollIntervalInMs,
@@ -80,13 +88,25 @@ export function createAppDeps(config: AppConfig): AppDeps {
       }
       return client;
     },
-    machineTasks: TableMachineTaskStore.fromConnectionString(config.storageConnectionString, config.machineTasks.table),
+    machineTasks: new TableMachineTaskStore(tableClientFor(config.storage, config.machineTasks.table)),
     runCommands: new RunCommandClient(config.arm.endpoint, {
       credential:
         config.arm.auth.mode === 'none' ? noTokenProvider() : managedIdentityTokenProvider(config.arm.auth.clientId),
       caCertPem: config.arm.caCertPem,
       timeoutInMs: config.arm.timeoutInMs,
       maxRetries: config.arm.maxRetries,
+    }),
+    ...(config.keyVault && {
+      keyVault: new KeyVaultSecretsClient(config.keyVault.url, {
+        // The emulator (ARM_AUTH_MODE=none, Development only) takes any well-formed bearer token.
+        credential:
+          config.arm.auth.mode === 'none'
+            ? keyVaultDevelopmentToken()
+            : keyVaultManagedIdentity(config.arm.auth.clientId),
+        caCertPem: config.arm.caCertPem,
+        timeoutInMs: config.arm.timeoutInMs,
+        maxRetries: config.arm.maxRetries,
+      }),
     }),
     stableUuid,
     nowInMs: () => Date.now(),

@@ -1,9 +1,11 @@
 import type { InvocationContext } from '@azure/functions';
 
 import type { ErrorInfo } from '../errors';
-import { StepMessageSchema } from '../model/messages';
+import { parseStepMessage } from '../model/messages';
 import type { StateStore } from '../model/StateStore';
-import { failStep } from '../workflow/transitions';
+import { failStep, followUp } from '../workflow/transitions';
+import { sendStepMessage } from './stepFunction';
+import { telemetryOf } from './telemetry';
 
 /**
  * The host moves a message to `<queue>-poison` after its last failed delivery, and tells nobody. The step handler
@@ -12,12 +14,19 @@ import { failStep } from '../workflow/transitions';
  */
 export function makeFailPoisonedStepHandler(deps: () => { store: StateStore; nowInMs: () => number }) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
-    const parsed = StepMessageSchema.safeParse(message);
+    const telemetry = telemetryOf(context);
+    // A bad trace context alone does not make it unreadable: the attachment must still be marked Failed.
+    const parsed = parseStepMessage(message);
     if (!parsed.success) {
-      context.error(`Poisoned message is not a step message; dropped, its text was: ${JSON.stringify(message)}`);
+      telemetry.log(
+        'error',
+        `Poisoned message is not a step message; dropped, its text was: ${JSON.stringify(message)}`,
+      );
       return;
     }
     const { tenantId, attachmentId, step } = parsed.data;
+    const subject = { tenantId, attachmentId, step };
+    if (parsed.traceProblem) telemetry.log('warn', `trace context ignored: ${parsed.traceProblem}`, subject);
     const { store, nowInMs } = deps();
     const now = new Date(nowInMs()).toISOString();
     const updated = await store.updateAttachment(tenantId, attachmentId, (record) => {
@@ -30,8 +39,13 @@ export function makeFailPoisonedStepHandler(deps: () => { store: StateStore; now
       };
       return failStep(record, step, error, now, { message: 'message moved to the poison queue' });
     });
-    context.warn(
+    telemetry.log(
+      'warn',
       `[${tenantId}/${attachmentId} ${step}] poisoned message; attachment now ${updated?.runtimeStatus ?? 'unknown'}`,
+      subject,
     );
+    // An attachment asked to detach goes on to detach when its attach fails this way too.
+    const next = updated && followUp(updated);
+    if (next) sendStepMessage(context, next);
   };
 }

@@ -5,11 +5,14 @@ import {
   enableNetworkProxy,
   type HostStepDeps,
   installPrivateCloudPlugin,
+  removeContainerNetwork,
 } from '../workflow/hostSteps';
+import { preflightMachines } from '../workflow/preflight';
+import { removeIpConfigurations } from '../workflow/removeIpConfigurations';
 import type { StepImplementation, StepProbe } from '../workflow/stepTypes';
 import { tenantGuard } from '../workflow/tenantGuard';
 import type { AppDeps } from './deps';
-import { machineTaskDeps } from './machineTaskDeps';
+import { guestCredential, machineTaskDeps } from './machineTaskDeps';
 
 /** Step 1 with its Network Controller chosen by the request. */
 function addIpConfigurationsStep(app: AppDeps): StepImplementation {
@@ -21,10 +24,35 @@ function addIpConfigurationsStep(app: AppDeps): StepImplementation {
         directory: controller.directory,
         writer: controller.writer,
         authorize: tenantGuard(app.tenants, app.config.arm.defaults),
+        preflight: (request) =>
+          preflightMachines(
+            (machine) => app.runCommands.getMachine(machine),
+            request,
+            app.config.arm.defaults,
+            (secretName) => guestCredential(app, secretName),
+          ),
         pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
         operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
       },
       run as Parameters<typeof addIpConfigurations>[1],
+    );
+  };
+}
+
+/** Detach of step 1, through the same controller client, directory and NIC writer. */
+function removeIpConfigurationsStep(app: AppDeps): StepImplementation {
+  return (run) => {
+    const controller = app.networkController(run.request.networkController);
+    return removeIpConfigurations(
+      {
+        networkController: controller.client,
+        directory: controller.directory,
+        writer: controller.writer,
+        authorize: tenantGuard(app.tenants, app.config.arm.defaults),
+        pollIntervalInMs: app.config.networkControllerDefaults.pollIntervalInMs,
+        operationTimeoutInMs: app.config.networkControllerDefaults.operationTimeoutInMs,
+      },
+      run,
     );
   };
 }
@@ -63,4 +91,15 @@ export const STEP_IMPLEMENTATIONS: Record<
   enableNetworkProxy: hostStep(enableNetworkProxy),
   installPrivateCloudPlugin: hostStep(installPrivateCloudPlugin),
   createContainerNetwork: hostStep(createContainerNetwork),
+  removeContainerNetwork: {
+    implementation: (app) => (run) =>
+      removeContainerNetwork(
+        {
+          ...hostStepDeps(app),
+          networkUsers: (machineName, networkName) => app.store.listContainerNetworkUsers(machineName, networkName),
+        },
+        run,
+      ),
+  },
+  removeIpConfigurations: { implementation: removeIpConfigurationsStep },
 };

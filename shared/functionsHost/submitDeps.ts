@@ -9,6 +9,7 @@ export function submitDeps(app: AppDeps): SubmitDeps {
     tenants: app.tenants,
     knownControllers: new Set(app.config.networkControllers.keys()),
     arcDefaults: app.config.arm.defaults,
+    guestCredentialsConfigured: app.keyVault !== undefined,
     newAttachmentId,
     nowInMs: app.nowInMs,
   };

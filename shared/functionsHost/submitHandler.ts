@@ -5,7 +5,8 @@ import { readJsonBody } from '../api/readJsonBody';
 import { badRequest, errorResponse, forbidden } from '../api/responses';
 import { submitAttachment, type SubmitDeps } from '../api/submitAttachment';
 import { TenantIdSchema, toFieldIssues } from '../model/attachRequest';
-import { stepQueueOutput } from './stepFunction';
+import { sendStepMessage } from './stepFunction';
+import { telemetryOf } from './telemetry';
 
 /** `POST .../attachments`: 202 with the attachment's status URL; the first step's message goes to its queue. */
 export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfterInSeconds: number }) {
@@ -30,8 +31,12 @@ export function makeSubmitAttachmentHandler(deps: () => SubmitDeps & { retryAfte
       );
     }
     if (outcome.start) {
-      context.extraOutputs.set(stepQueueOutput(outcome.start.step), outcome.start);
-      context.info(`[${tenant.data}/${outcome.record.attachmentId}] ${outcome.created ? 'accepted' : 'sent again'}`);
+      sendStepMessage(context, outcome.start);
+      telemetryOf(context).log(
+        'info',
+        `[${tenant.data}/${outcome.record.attachmentId}] ${outcome.created ? 'accepted' : 'sent again'}`,
+        { tenantId: tenant.data, attachmentId: outcome.record.attachmentId },
+      );
     }
     return {
       status: 202,

@@ -1,6 +1,7 @@
 import type { ErrorInfo } from '../errors';
 import type { MachineRef } from './machineRef';
 import type { StepName } from './steps';
+import type { TraceContext } from './traceContext';
 
 /**
  * What was done to one machine, per task (a script and its subject): steps 2 and 3 configure a machine, not an
@@ -73,6 +74,8 @@ export interface TaskWaiter {
   attachmentId: string;
   step: StepName;
   recheck: number;
+  /** The parking delivery's span: the wake-up continues the waiter's trace, not the waker's. */
+  trace?: TraceContext;
 }
 
 /** Table keys: one partition per machine, one row per task and subject; keys may not hold `/\#?`. */

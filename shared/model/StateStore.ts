@@ -48,5 +48,18 @@ export interface StateStore {
     options?: { basedOn?: AttachmentRecord },
   ): Promise<AttachmentRecord | undefined>;
   listAttachments(tenantId: string, options: ListAttachmentsOptions): Promise<AttachmentPage>;
+  /**
+   * Every tenant's attachments, not Detached, whose request names this container host VM (by machine name, in any
+   * case) and this network name: who may still use the Docker network a detach would remove. Machine names alone
+   * may match more than one machine; callers narrow by the resolved machine, so the answer errs only on the side of
+   * keeping a network.
+   */
+  listContainerNetworkUsers(machineName: string, networkName: string): Promise<AttachmentRecord[]>;
+  /**
+   * Every tenant's attachments, not Detached, whose request names this container host VM (by machine name, in any
+   * case), whatever their network: who may still use the machine's Private Cloud plugin. Callers narrow by the
+   * resolved machine, as for `listContainerNetworkUsers`.
+   */
+  listContainerHostUsers(machineName: string): Promise<AttachmentRecord[]>;
   listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]>;
 }

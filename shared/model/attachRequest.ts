@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../errors';
 import { object, patterned, typeError } from './fields';
 import { isIpv4, parseIpv4 } from './ipv4';
-import { MachineReferenceSchema } from './machineRef';
+import {
+  type ContainerHostReference,
+  ContainerHostReferenceSchema,
+  isGuestVmReference,
+  MachineReferenceSchema,
+} from './machineRef';
 
 /** Hard limit of container IPs one request may ask for; keeps one NIC PUT and one state row small. */
 export const MAX_CONTAINER_IPS = 256;
@@ -102,11 +107,14 @@ export const AttachRequestSchema = object({
   accessControlListId: ResourceIdSchema.optional(),
   containerIps: ContainerIpsSchema,
   hyperVHost: MachineReferenceSchema,
-  containerHost: MachineReferenceSchema,
+  containerHost: ContainerHostReferenceSchema,
   network: object({
-    name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name').refine((name) => !/^(nat|none|host)$/i.test(name), {
-      error: "names one of Docker's predefined Windows networks; choose another name",
-    }),
+    name: patterned(NETWORK_NAME_PATTERN, 'a Docker network name').refine(
+      (name) => !/^(nat|none|host|default)$/i.test(name),
+      {
+        error: "names one of Docker's predefined Windows networks; choose another name",
+      },
+    ),
     driver: z.enum(['l2bridge', 'l2tunnel'], { error: typeError('must be "l2bridge" or "l2tunnel"') }),
     gateway: Ipv4Schema.optional(),
   }),
@@ -118,12 +126,33 @@ export type AttachRequest = z.infer<typeof AttachRequestSchema>;
 /** A request as stored: the attachment id is always known. */
 export type AcceptedAttachRequest = AttachRequest & { attachmentId: string };
 
+/**
+ * The container host's name where attachments are looked up by it (who else uses a Docker network): the Arc
+ * machine's, or `<vm>@<host>` for a VM reached through its Hyper-V host, which no Arc machine name can be.
+ */
+export function containerHostName(request: {
+  containerHost: ContainerHostReference;
+  hyperVHost: { machineName: string };
+}): string {
+  const host = request.containerHost;
+  return isGuestVmReference(host) ? `${host.vmName}@${request.hyperVHost.machineName}` : host.machineName;
+}
+
 /** The entry queue's message: the request plus the tenant it belongs to and a schema version. */
 export const AttachQueueMessageSchema = AttachRequestSchema.extend({
   schemaVersion: z.literal(1, { error: 'must be 1' }).default(1),
   tenantId: TenantIdSchema,
 });
 export type AttachQueueMessage = z.infer<typeof AttachQueueMessageSchema>;
+
+/** The entry queue's other message: take an attachment back off, as `DELETE .../attachments/{id}` does. */
+export const DetachQueueMessageSchema = z.strictObject({
+  schemaVersion: z.literal(1, { error: 'must be 1' }).default(1),
+  action: z.literal('detach', { error: 'must be "detach"' }),
+  tenantId: TenantIdSchema,
+  attachmentId: AttachmentIdSchema,
+});
+export type DetachQueueMessage = z.infer<typeof DetachQueueMessageSchema>;
 
 /**
  * Turns zod issues into `field: reason` pairs with dotted paths, one per problem. Parse with `reportInput: true` so

@@ -1,12 +1,23 @@
 import type { ErrorInfo } from '../errors';
 import type { AcceptedAttachRequest } from './attachRequest';
-import { STEP_NAMES, type StepName } from './steps';
+import { STEP_NAMES, type StepName, stepsOf } from './steps';
 
-/** Lifecycle of an attachment, named as Durable Functions names its instances' states. */
-export const RUNTIME_STATUSES = ['Pending', 'Running', 'Completed', 'Failed', 'Canceled'] as const;
+/**
+ * Lifecycle of an attachment, named as Durable Functions names its instances' states, plus the way back: a detach
+ * runs `Detaching` and ends `Detached` (or `Failed` at a detach step).
+ */
+export const RUNTIME_STATUSES = [
+  'Pending',
+  'Running',
+  'Completed',
+  'Failed',
+  'Canceled',
+  'Detaching',
+  'Detached',
+] as const;
 export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
 
-const TERMINAL_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Failed', 'Canceled'];
+const TERMINAL_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Failed', 'Canceled', 'Detached'];
 
 export type StepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 
@@ -47,6 +58,8 @@ export interface AttachmentRecord {
   createdTime: string;
   lastUpdatedTime: string;
   cancelRequested: boolean;
+  /** Set by DELETE: once the attach ends (at once, or at the next step boundary), the detach steps run. */
+  detachRequested: boolean;
   eventCount: number;
   /** Storage etag of the row as read; absent on a record not yet stored. */
   etag?: string;
@@ -63,7 +76,11 @@ export type HistoryEventType =
   | 'Failed'
   | 'CancelRequested'
   | 'Canceled'
-  | 'Retried';
+  | 'Retried'
+  | 'DetachRequested'
+  | 'DetachStarted'
+  | 'Detached'
+  | 'RepairRequested';
 
 export interface HistoryEvent {
   time: string;
@@ -84,15 +101,23 @@ export function newAttachmentRecord(tenantId: string, request: AcceptedAttachReq
     tenantId,
     attachmentId: request.attachmentId,
     runtimeStatus: 'Pending',
-    currentStep: STEP_NAMES[0],
+    currentStep: stepsOf('attach')[0]?.name,
     steps,
     request,
     result: {},
     createdTime: now,
     lastUpdatedTime: now,
     cancelRequested: false,
+    detachRequested: false,
     eventCount: 0,
   };
+}
+
+/** Every step's state: a row stored before a step existed gets it as Pending, never started. */
+export function withAllSteps(steps: Partial<Record<StepName, StepState>>): Record<StepName, StepState> {
+  return Object.fromEntries(
+    STEP_NAMES.map((name) => [name, steps[name] ?? { status: 'Pending', attempts: 0 }]),
+  ) as Record<StepName, StepState>;
 }
 
 export function isTerminal(status: RuntimeStatus): boolean {

@@ -3,7 +3,15 @@ import { z } from 'zod';
 import type { FieldIssue } from '../errors';
 import { CONTROLLER_NAME_PATTERN, RESOURCE_ID_PATTERN } from './attachRequest';
 import { object, patterned, typeError } from './fields';
-import { type MachineRef, type MachineReference, MachineReferenceSchema } from './machineRef';
+import {
+  type ContainerHostReference,
+  isGuestVmReference,
+  type MachineRef,
+  type MachineReference,
+  MachineReferenceSchema,
+  SECRET_NAME_PATTERN,
+  VM_NAME_PATTERN,
+} from './machineRef';
 
 /** Object ids and group ids of Entra ID principals: GUIDs. */
 const PRINCIPAL_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -19,7 +27,8 @@ const quota = (what: string) =>
 /**
  * What one tenant may touch: the Network Controllers it may name, and on each the virtual networks whose subnets it
  * may use; the Arc machines it may name as `hyperVHost` or `containerHost`; the principals (Entra ID object or
- * group ids) that act for it; optional quotas. Stored in the tenant registry, set by the operator.
+ * group ids) that act for it; optional quotas. `guestCredentials`: the Key Vault secrets whose guest accounts it may
+ * have the app sign in with, each for the VMs named (PowerShell Direct from a Hyper-V host it may use). Stored in the tenant registry, set by the operator.
  */
 export const TenantEntrySchema = object({
   networkControllers: z
@@ -39,6 +48,19 @@ export const TenantEntrySchema = object({
   machines: z
     .array(MachineReferenceSchema, { error: typeError('must be an array of Arc machine references') })
     .max(1_000, { error: 'must list at most 1000 machines' }),
+  guestCredentials: z
+    .array(
+      object({
+        secretName: patterned(SECRET_NAME_PATTERN, 'a Key Vault secret name'),
+        vmNames: z
+          .array(patterned(VM_NAME_PATTERN, 'a Hyper-V VM name'), { error: typeError('must be an array of VM names') })
+          .min(1, { error: 'must list at least one VM' })
+          .max(1_000, { error: 'must list at most 1000 VMs' }),
+      }),
+      { error: typeError('must be an array of {secretName, vmNames}') },
+    )
+    .max(100, { error: 'must list at most 100 guest credentials' })
+    .optional(),
   principals: z
     .array(patterned(PRINCIPAL_ID_PATTERN, 'an Entra ID object or group id'), {
       error: typeError('must be an array of object or group ids'),
@@ -118,7 +140,14 @@ export interface TenantScopedRequest {
   networkController: string;
   virtualNetworkId: string;
   hyperVHost: MachineReference;
-  containerHost: MachineReference;
+  containerHost: ContainerHostReference;
+}
+
+/** Whether the entry lets the tenant use this secret's guest account in this VM (names compare case-insensitively). */
+export function tenantMayUseGuestCredential(entry: TenantEntry, secretName: string, vmName: string): boolean | 'vm' {
+  const grant = entry.guestCredentials?.find((g) => g.secretName.toLowerCase() === secretName.toLowerCase());
+  if (!grant) return false;
+  return grant.vmNames.some((name) => name.toLowerCase() === vmName.toLowerCase()) ? true : 'vm';
 }
 
 /**
@@ -144,8 +173,25 @@ export function tenantIssues(
       reason: `tenant "${tenantId}" may not use virtual network "${request.virtualNetworkId}"`,
     });
   }
-  for (const field of ['hyperVHost', 'containerHost'] as const) {
-    const machine = resolveMachineReference(request[field], defaults);
+  const containerHost = request.containerHost;
+  if (isGuestVmReference(containerHost)) {
+    const allowed = tenantMayUseGuestCredential(entry, containerHost.credential.secretName, containerHost.vmName);
+    if (allowed === false) {
+      issues.push({
+        field: 'containerHost.credential.secretName',
+        reason: `tenant "${tenantId}" may not use guest credential "${containerHost.credential.secretName}"`,
+      });
+    } else if (allowed === 'vm') {
+      issues.push({
+        field: 'containerHost.vmName',
+        reason: `tenant "${tenantId}" may not use guest credential "${containerHost.credential.secretName}" in VM "${containerHost.vmName}"`,
+      });
+    }
+  }
+  const machines: [string, MachineReference][] = [['hyperVHost', request.hyperVHost]];
+  if (!isGuestVmReference(containerHost)) machines.push(['containerHost', containerHost]);
+  for (const [field, reference] of machines) {
+    const machine = resolveMachineReference(reference, defaults);
     if (machine && !tenantMayUseMachine(entry, machine, defaults)) {
       issues.push({
         field: `${field}.machineName`,

@@ -8,6 +8,7 @@ import {
   taskWaiterKeys,
 } from '../model/MachineTaskStore';
 import type { StepName } from '../model/steps';
+import { readTraceContext } from '../model/traceContext';
 import { lazyTableCreation, statusOf, tableClientFrom } from './tableClient';
 
 /** Machine task records in Azure Table Storage, one JSON document per row, etag-guarded. */
@@ -111,6 +112,8 @@ export class TableMachineTaskStore implements MachineTaskStore {
         attachmentId: waiter.attachmentId,
         step: waiter.step,
         recheck: waiter.recheck,
+        ...(waiter.trace?.traceparent ? { traceparent: waiter.trace.traceparent } : {}),
+        ...(waiter.trace?.tracestate ? { tracestate: waiter.trace.tracestate } : {}),
       },
       'Replace',
     );
@@ -121,15 +124,25 @@ export class TableMachineTaskStore implements MachineTaskStore {
     const { partitionKey, prefix } = taskWaiterKeys(machine, task, subject);
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${prefix} and RowKey lt ${prefix + '\u007f'}`;
     const waiters: TaskWaiter[] = [];
-    const rows = this.table.listEntities<{ tenantId: string; attachmentId: string; step: string; recheck: number }>({
-      queryOptions: { filter, select: ['tenantId', 'attachmentId', 'step', 'recheck'] },
+    const rows = this.table.listEntities<{
+      tenantId: string;
+      attachmentId: string;
+      step: string;
+      recheck: number;
+      traceparent?: string;
+      tracestate?: string;
+    }>({
+      queryOptions: { filter, select: ['tenantId', 'attachmentId', 'step', 'recheck', 'traceparent', 'tracestate'] },
     });
     for await (const row of rows) {
+      // Stored by a delivery, but read back as untrusted as any message: a bad value is dropped, not sent on.
+      const { context: trace } = readTraceContext(row.traceparent, row.tracestate);
       waiters.push({
         tenantId: row.tenantId,
         attachmentId: row.attachmentId,
         step: row.step as StepName,
         recheck: Number(row.recheck),
+        ...(trace ? { trace } : {}),
       });
     }
     return waiters.sort((a, b) => a.recheck - b.recheck);

@@ -7,7 +7,8 @@ import {
 } from '@azure/data-tables';
 
 import { StateConflictError } from '../errors';
-import type { AttachmentRecord, HistoryEvent } from '../model/records';
+import { containerHostName } from '../model/attachRequest';
+import { type AttachmentRecord, type HistoryEvent, withAllSteps } from '../model/records';
 import type {
   AttachmentPage,
   ListAttachmentsOptions,
@@ -149,6 +150,30 @@ export class TableStateStore implements StateStore {
     return { items: [] };
   }
 
+  async listContainerNetworkUsers(machineName: string, networkName: string): Promise<AttachmentRecord[]> {
+    await this.ensureTable();
+    // Across tenants: one query on an indexed-by-nobody column, paid once per detach, never per attach.
+    const key = containerNetworkKey(machineName, networkName);
+    const filter = odata`kind eq ${KIND_ATTACHMENT} and containerNetworkKey eq ${key} and runtimeStatus ne ${'Detached'}`;
+    const users: AttachmentRecord[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      users.push(fromEntity(entity));
+    }
+    return users;
+  }
+
+  async listContainerHostUsers(machineName: string): Promise<AttachmentRecord[]> {
+    await this.ensureTable();
+    // The network key starts with the machine name and "~", which no machine name holds: a range on that prefix.
+    const prefix = containerNetworkKey(machineName, '');
+    const filter = odata`kind eq ${KIND_ATTACHMENT} and containerNetworkKey ge ${prefix} and containerNetworkKey lt ${prefix + '\u007f'} and runtimeStatus ne ${'Detached'}`;
+    const users: AttachmentRecord[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      users.push(fromEntity(entity));
+    }
+    return users;
+  }
+
   async listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]> {
     await this.ensureTable();
     const prefix = `${attachmentId}~`;
@@ -223,12 +248,19 @@ function toEntity(record: AttachmentRecord): TableEntity<Record<string, unknown>
     createdTime: record.createdTime,
     lastUpdatedTime: record.lastUpdatedTime,
     cancelRequested: record.cancelRequested,
+    detachRequested: record.detachRequested,
     eventCount: record.eventCount,
     request: JSON.stringify(record.request),
+    containerNetworkKey: containerNetworkKey(containerHostName(record.request), record.request.network.name),
     steps: JSON.stringify(record.steps),
     result: JSON.stringify(record.result),
     lastError: record.lastError ? JSON.stringify(record.lastError) : '',
   };
+}
+
+/** The column a detach looks its network's other users up by. */
+export function containerNetworkKey(machineName: string, networkName: string): string {
+  return `${machineName.toLowerCase()}~${networkName.toLowerCase()}`;
 }
 
 function fromEntity(entity: Record<string, unknown>): AttachmentRecord {
@@ -248,9 +280,10 @@ function fromEntity(entity: Record<string, unknown>): AttachmentRecord {
     createdTime: String(entity.createdTime),
     lastUpdatedTime: String(entity.lastUpdatedTime),
     cancelRequested: entity.cancelRequested === true,
+    detachRequested: entity.detachRequested === true,
     eventCount: Number(entity.eventCount ?? 0),
     request: json('request') as AttachmentRecord['request'],
-    steps: json('steps') as AttachmentRecord['steps'],
+    steps: withAllSteps(json('steps') ?? {}),
     result: json('result') ?? {},
     lastError: json('lastError'),
     etag: typeof entity.etag === 'string' ? entity.etag : undefined,

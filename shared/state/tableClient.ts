@@ -1,9 +1,10 @@
-import { RestError, TableClient } from '@azure/data-tables';
+import { RestError, type TableClient } from '@azure/data-tables';
 
-/** A table client for a connection string; Azurite's http endpoints need the SDK's explicit opt-in. */
+import { tableClientFor } from './storageConnection';
+
+/** A table client for a connection string (see tableClientFor for identity-based connections). */
 export function tableClientFrom(connectionString: string, tableName: string): TableClient {
-  const allowInsecureConnection = /(TableEndpoint|DefaultEndpointsProtocol)=http[:;]/i.test(connectionString);
-  return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection });
+  return tableClientFor({ mode: 'connectionString', connectionString }, tableName);
 }
 
 /** Creates the table on first use (idempotent), and again after a failed attempt. */

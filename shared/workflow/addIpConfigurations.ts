@@ -1,4 +1,4 @@
-import { isKnownError, RemoteServiceError, StepError, ValidationError } from '../errors';
+import { isKnownError, isRemoteServiceError, RemoteServiceError, StepError, ValidationError } from '../errors';
 import type { AcceptedAttachRequest } from '../model/attachRequest';
 import {
   firstHostAddress,
@@ -26,7 +26,7 @@ import {
 } from '../networkController/nicMerge';
 import type { NicUpdateBatcher } from '../networkController/NicUpdateBatcher';
 import type { NetworkInterface } from '../networkController/resources';
-import { aclPath, subnetPath } from '../networkController/resources';
+import { aclPath, sameResourceRef, subnetPath } from '../networkController/resources';
 import type { StepOutcome, StepRunContext } from './stepTypes';
 import type { TenantGuard } from './tenantGuard';
 
@@ -41,6 +41,8 @@ export interface AddIpConfigurationsCheckpoint extends Record<string, unknown> {
   aclRef?: string;
   /** Whether the NIC's VM runs on the request's hyperVHost: `confirmed: …` or `unknown: …` (a mismatch fails). */
   hostCheck?: string;
+  /** What the look ahead found of each machine of steps 2-4, by request field. */
+  machines?: Record<string, string>;
   operation?: { url: string; startedAtInMs: number };
 }
 
@@ -48,11 +50,12 @@ export interface AddIpConfigurationsDeps {
   networkController: NetworkControllerApi;
   directory: Pick<
     NicDirectory,
-    | 'snapshot'
+    | 'network'
+    | 'getNetworkInterface'
     | 'getVirtualSubnet'
     | 'getAccessControlList'
     | 'getServer'
-    | 'noteAddresses'
+    | 'noteWrite'
     | 'invalidate'
     | 'reserveAddresses'
     | 'releaseAddresses'
@@ -61,6 +64,8 @@ export interface AddIpConfigurationsDeps {
   writer: Pick<NicUpdateBatcher, 'update'>;
   /** The tenant registry's check, made at every delivery before anything is written. */
   authorize: TenantGuard;
+  /** The look ahead at the machines of steps 2-4 (see preflightMachines), before anything is written. */
+  preflight: (request: AcceptedAttachRequest) => Promise<Record<string, string>>;
   pollIntervalInMs: number;
   operationTimeoutInMs: number;
 }
@@ -90,8 +95,10 @@ export async function addIpConfigurations(
   }
   // An empty checkpoint is one a step cleared on purpose, to choose again.
   if (!checkpoint?.nicId) {
-    checkpoint = await chooseAddresses(deps, run, owner, guard);
-    checkpoint = { ...checkpoint, hostCheck: await checkHost(deps, run, checkpoint.nicId) };
+    const chosen = await chooseAddresses(deps, run, owner, guard);
+    checkpoint = { ...chosen.checkpoint, hostCheck: await checkHost(deps, run, chosen.nic) };
+    // Everything steps 2-4 need is looked at before the NIC changes: a request that could not complete fails now.
+    checkpoint = { ...checkpoint, machines: await deps.preflight(run.request) };
     // Free addresses are saved before any write: a redelivery must reuse them, not pick the next free ones. Named
     // addresses are chosen the same way every time, and a redelivery after our write finds them on the NIC tagged
     // as ours, so they need no state write of their own.
@@ -112,8 +119,8 @@ export async function addIpConfigurations(
         isKnownError(error) &&
         error.code === 'PrivateIPAddressInUse'
       ) {
-        // Another writer took a free address we chose from a cached list: choose again from a fresh one.
-        deps.directory.invalidate();
+        // Another writer took a free address we chose from a cached read: choose again from a fresh one.
+        deps.directory.invalidate(run.request.virtualNetworkId);
         deps.directory.releaseAddresses(owner);
         await run.saveCheckpoint({} as AddIpConfigurationsCheckpoint);
         throw new StepError(`${error.message} Choosing other free addresses on the next attempt.`, {
@@ -125,14 +132,11 @@ export async function addIpConfigurations(
       }
       throw error;
     }
+    // The next choice on this network in this process sees what the NIC holds now, without reading it again.
+    deps.directory.noteWrite(run.request.virtualNetworkId, update.nic);
     if (!update.operationUrl && update.nic.properties.provisioningState !== 'Updating') {
       return finish(run, checkpoint, update.nic, owner);
     }
-    deps.directory.noteAddresses(
-      checkpoint.nicId,
-      run.request.virtualNetworkId,
-      checkpoint.addresses.map((address) => ({ address, ipConfigurationId: ipConfigurationIdFor(address) })),
-    );
     // The operation is stored only if this invocation hands over to a delayed re-check (the waiting outcome carries
     // it); a redelivery after a crash writes again, which finds the addresses ours and follows the NIC instead.
     const operation = { url: update.operationUrl ?? '', startedAtInMs: run.nowInMs() };
@@ -152,34 +156,47 @@ export async function addIpConfigurations(
 }
 
 /**
- * Reads the subnet, ACL and the (cached) NIC list, finds the NIC and the addresses, and checks no other NIC holds
- * them. A cached list is only trusted for what it confirms: before reporting a NIC missing or an address taken,
- * the list is read again.
+ * Reads the request's virtual network (its subnets and the NICs their back-references name, cached per network),
+ * and the ACL, finds the NIC and the addresses, and checks no other NIC on the network holds them. A cached read is
+ * only trusted for what it confirms: before reporting a NIC missing or an address taken, the network is read again.
+ * A NIC the request names that the network does not show (not on it yet, or added since) is read directly.
  */
 async function chooseAddresses(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
   owner: string,
   guard: (nic: NetworkInterface) => void,
-): Promise<AddIpConfigurationsCheckpoint> {
+): Promise<{ checkpoint: AddIpConfigurationsCheckpoint; nic: NetworkInterface }> {
   const request = run.request;
-  const subnet = await deps.directory.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options);
+  // Every address question is asked within the request's virtual network: address spaces are per network.
+  let network = await deps.directory.network(request.virtualNetworkId, run.options);
+  const subnetKey = request.subnetId.toLowerCase();
+  const subnet =
+    network.subnets.find((s) => s.resourceId.toLowerCase() === subnetKey) ??
+    (await deps.directory.getVirtualSubnet(request.virtualNetworkId, request.subnetId, run.options));
   const addressPrefix = subnet.properties.addressPrefix;
   const prefix = parseIpv4Cidr(addressPrefix);
+  const subnetAclRef = subnet.properties.accessControlList?.resourceRef;
+  // An ACL's GET carries back-references to every configuration using it, across tenants: a shared one would cost
+  // as much as the controller. The one the subnet already names exists; only another one is read to make sure.
   const aclRef = request.accessControlListId
-    ? ((await deps.directory.getAccessControlList(request.accessControlListId, run.options)).resourceRef ??
-      aclPath(request.accessControlListId))
-    : subnet.properties.accessControlList?.resourceRef;
+    ? sameResourceRef(subnetAclRef, aclPath(request.accessControlListId))
+      ? subnetAclRef
+      : ((await deps.directory.getAccessControlList(request.accessControlListId, run.options)).resourceRef ??
+        aclPath(request.accessControlListId))
+    : subnetAclRef;
   const subnetRef = subnet.resourceRef ?? subnetPath(request.virtualNetworkId, request.subnetId);
   checkGateway(request.network.gateway, prefix, addressPrefix);
 
   let fresh = false;
   for (;;) {
-    // Every address question is asked within the request's virtual network: address spaces are per network.
-    const network = (await deps.directory.snapshot(run.options, fresh)).network(request.virtualNetworkId);
+    if (fresh) network = await deps.directory.network(request.virtualNetworkId, run.options, true);
+    const named = request.nic.resourceId;
+    const direct =
+      named !== undefined && !network.byId.has(named.toLowerCase()) ? await readNamedNic(deps, run, named) : undefined;
     // From here to the reservation nothing awaits, so no other attachment in this process chooses in between.
     try {
-      const nic = locateNic(network, request);
+      const nic = direct ?? locateNic(network, request);
       guard(nic);
       const addresses = resolveContainerAddresses(
         request.containerIps,
@@ -189,12 +206,36 @@ async function chooseAddresses(
       );
       mergeIpConfigurations({ nic, addresses, subnetRef, aclRef, holders: network.holdersByAddress, owner });
       deps.directory.reserveAddresses(addresses, owner);
-      return { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) };
+      return {
+        checkpoint: { nicId: nic.resourceId, addresses, subnetRef, addressPrefix, ...(aclRef ? { aclRef } : {}) },
+        nic,
+      };
     } catch (error) {
-      const maybeStale = error instanceof StepError && STALE_LIST_CODES.has(error.code);
+      const maybeStale = error instanceof StepError && STALE_READ_CODES.has(error.code);
       if (fresh || !maybeStale) throw error;
       fresh = true;
     }
+  }
+}
+
+/** The NIC the request names, read directly: a 404 is the request's mistake, not a stale read. */
+async function readNamedNic(
+  deps: AddIpConfigurationsDeps,
+  run: StepRunContext<AddIpConfigurationsCheckpoint>,
+  nicId: string,
+): Promise<NetworkInterface> {
+  try {
+    return await deps.directory.getNetworkInterface(nicId, run.options);
+  } catch (error) {
+    if (isRemoteServiceError(error) && (error.statusCode === 404 || error.code === 'NotFound')) {
+      throw new StepError(`Network interface ${nicId} does not exist on the Network Controller.`, {
+        code: 'NotFound',
+        source: 'NetworkController',
+        retryable: false,
+        cause: error,
+      });
+    }
+    throw error;
   }
 }
 
@@ -206,10 +247,10 @@ async function chooseAddresses(
 async function checkHost(
   deps: AddIpConfigurationsDeps,
   run: StepRunContext<AddIpConfigurationsCheckpoint>,
-  nicId: string,
+  nic: NetworkInterface,
 ): Promise<string> {
-  const nic = (await deps.directory.snapshot(run.options)).byId.get(nicId.toLowerCase());
-  const serverRef = nic?.properties.server?.resourceRef;
+  const nicId = nic.resourceId;
+  const serverRef = nic.properties.server?.resourceRef;
   if (!serverRef) return 'unknown: the controller reports no server for the NIC';
   let server;
   try {
@@ -245,22 +286,22 @@ function checkGateway(gateway: string | undefined, prefix: Ipv4Prefix, addressPr
   }
 }
 
-/** Answers a cached NIC list can get wrong; they are checked against a fresh list before they are believed. */
-const STALE_LIST_CODES = new Set([
-  'NotFound',
+/** Answers a cached network read can get wrong; they are checked against a fresh read before they are believed. */
+const STALE_READ_CODES = new Set([
   'NetworkInterfaceNotFound',
   'AmbiguousNetworkInterface',
   'PrivateIPAddressInUse',
   'SubnetIsFull',
 ]);
 
-function locateNic(nics: NicIndex, request: AcceptedAttachRequest): NetworkInterface {
-  if (request.nic.privateIpAddress) return findNicByAddress(nics, request.nic.privateIpAddress);
+/** The NIC holding the VM's address on the request's network, or the named NIC when the network shows it. */
+function locateNic(network: NicIndex, request: AcceptedAttachRequest): NetworkInterface {
+  if (request.nic.privateIpAddress) return findNicByAddress(network, request.nic.privateIpAddress);
   const nicId = request.nic.resourceId ?? '';
-  const nic = findNicById(nics, nicId);
+  const nic = findNicById(network, nicId);
   if (!nic) {
-    throw new StepError(`Network interface ${nicId} does not exist on the Network Controller.`, {
-      code: 'NotFound',
+    throw new StepError(`Network interface ${nicId} is not on virtual network ${request.virtualNetworkId}.`, {
+      code: 'NetworkInterfaceNotFound',
       source: 'NetworkController',
       retryable: false,
     });
@@ -397,6 +438,7 @@ async function finish(
       addresses: checkpoint.addresses,
       configurationState: configurationState?.status ?? 'Unknown',
       hyperVHost: checkpoint.hostCheck ?? 'unknown: not checked',
+      ...(checkpoint.machines ? { machines: checkpoint.machines } : {}),
     },
   };
 }

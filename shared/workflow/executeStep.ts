@@ -1,10 +1,10 @@
 import { type ErrorInfo, formatIssues, isRetryable, toErrorInfo, withContext } from '../errors';
 import { AttachmentIdSchema, TenantIdSchema, toFieldIssues } from '../model/attachRequest';
-import { type StepMessage, stepMessage, StepMessageSchema } from '../model/messages';
+import { parseStepMessage, type StepMessage, stepMessage, withTraceContext } from '../model/messages';
 import type { AttachmentRecord } from '../model/records';
 import type { RecordMutation, StateStore } from '../model/StateStore';
 import { stepDefinition, type StepName } from '../model/steps';
-import { finishByProbe } from './probe';
+import { finishByProbe, probeFollowingSteps, withProbedSteps } from './probe';
 import type {
   Delivery,
   StepDeliveryResult,
@@ -20,6 +20,7 @@ import {
   failAttachment,
   failStep,
   finishedDelivery,
+  followUp,
   iso,
   retryStep,
   succeedStep,
@@ -55,27 +56,29 @@ export async function executeStep(
   raw: unknown,
   delivery: Delivery,
 ): Promise<StepDeliveryResult> {
-  const parsed = StepMessageSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    await rejectMessage(deps, raw, formatIssues(toFieldIssues(parsed.error)), delivery);
-    return {};
-  }
+  const parsed = parseStepMessage(raw);
+  if (!parsed.success) return rejectMessage(deps, raw, formatIssues(toFieldIssues(parsed.error)), delivery);
   const message = parsed.data;
+  const subject = { tenantId: message.tenantId, attachmentId: message.attachmentId, step: message.step };
   if (delivery.expectedStep !== undefined && message.step !== delivery.expectedStep) {
-    await rejectMessage(
+    return rejectMessage(
       deps,
       raw,
       `step: "${String(message.step)}" arrived on the queue of ${String(delivery.expectedStep)}`,
       delivery,
     );
-    return {};
   }
   const { tenantId, attachmentId, step } = message;
   const log = (level: 'info' | 'warn' | 'error', text: string) =>
-    delivery.log(level, `[${tenantId}/${attachmentId} ${step} delivery ${delivery.dequeueCount}] ${text}`);
+    delivery.log(level, `[${tenantId}/${attachmentId} ${step} delivery ${delivery.dequeueCount}] ${text}`, subject);
+  if (parsed.traceProblem) log('warn', `trace context ignored, the step runs anyway: ${parsed.traceProblem}`);
+  // Every message this delivery sends continues the attachment's trace under this delivery's span.
+  const traced = (next: StepMessage): StepMessage => withTraceContext(next, delivery.traceContext);
+  const tracedResult = (result: StepDeliveryResult): StepDeliveryResult =>
+    result.next ? { next: traced(result.next) } : result;
 
   const probed = await finishByProbe(deps, message, delivery, log);
-  if (probed) return probed;
+  if (probed) return tracedResult(probed);
 
   const claimedAt = deps.nowInMs();
   // Decided inside the guarded update, which may run more than once; the last run's decision is the one written.
@@ -95,15 +98,15 @@ export async function executeStep(
     const delayInMs = Math.min(holder.expiresAtInMs - claimedAt, deps.busyRecheckInMs) + BUSY_MARGIN_IN_MS;
     await deps.sendDelayed(
       stepDefinition(step).recheckQueueName,
-      { ...message, afterLeaseOf: holder.owner },
+      traced({ ...message, afterLeaseOf: holder.owner }),
       delayInMs,
     );
     log('info', `busy (held by ${holder.owner}); looking again in ${delayInMs} ms`);
     return {};
   }
   if (verdict !== 'run') {
-    log('info', `nothing to do (${verdict})`);
-    return verdict === 'duplicate' && reEmit ? { next: reEmit } : {};
+    log('info', `nothing to do (${verdict})${reEmit ? `; sending ${reEmit.step} again` : ''}`);
+    return reEmit ? { next: traced(reEmit) } : {};
   }
   const implementation = deps.steps[step];
   // The record as this invocation last wrote it: later writes start from it instead of reading it again.
@@ -117,6 +120,7 @@ export async function executeStep(
     request: claimed.request,
     attempt: claimed.steps[step].attempts,
     result: claimed.result,
+    steps: claimed.steps,
     checkpoint: claimed.steps[step].checkpoint,
     saveCheckpoint: (checkpoint) =>
       write((record) => ({
@@ -127,6 +131,7 @@ export async function executeStep(
     nowInMs: deps.nowInMs,
     sleep: deps.sleep,
     log: (text) => log('info', text),
+    ...(delivery.traceContext ? { traceContext: delivery.traceContext } : {}),
   };
 
   let outcome: StepOutcome<Record<string, unknown>>;
@@ -152,7 +157,7 @@ export async function executeStep(
     const lastDelivery =
       delivery.dequeueCount >= deps.maxDequeueCount || claimed.steps[step].attempts >= deps.maxDequeueCount;
     const retry = isRetryable(error) && !lastDelivery;
-    await recordFailure(deps, message, delivery, info, retry, latest);
+    const recorded = await recordFailure(deps, message, delivery, info, retry, latest);
     if (retry) {
       log('warn', `failed, will be retried: ${info.code}: ${info.message}`);
       throw error;
@@ -161,7 +166,9 @@ export async function executeStep(
       'error',
       `failed${lastDelivery && isRetryable(error) ? ' on its last delivery' : ''}: ${info.code}: ${info.message}`,
     );
-    return {};
+    // An attachment asked to detach goes on to detach when its attach fails.
+    const next = recorded && followUp(recorded);
+    return next ? { next: traced(next) } : {};
   }
 
   const doneAt = iso(deps.nowInMs());
@@ -169,7 +176,7 @@ export async function executeStep(
     const recheck = (message.recheck ?? 0) + 1;
     const waiting = outcome;
     const queueName = stepDefinition(step).recheckQueueName;
-    const recheckMessage = stepMessage(tenantId, attachmentId, step, recheck);
+    const recheckMessage = traced(stepMessage(tenantId, attachmentId, step, recheck));
     await write((record) => awaitStep(record, step, waiting, recheck, message.recheck === undefined, doneAt));
     if (!waiting.park) {
       await deps.sendDelayed(queueName, recheckMessage, waiting.checkAfterInMs);
@@ -189,8 +196,12 @@ export async function executeStep(
   }
 
   const succeeded = outcome;
-  await write((record) => succeedStep(record, step, succeeded, doneAt));
-  return finishedDelivery(step, tenantId, attachmentId, log);
+  // Later steps that need no work are finished in this same write (see probeFollowingSteps).
+  const following = await probeFollowingSteps(deps, succeedStep(latest, step, succeeded, doneAt)?.record, step, log);
+  await write((record) =>
+    withProbedSteps(succeedStep(record, step, succeeded, doneAt), following, iso(deps.nowInMs())),
+  );
+  return tracedResult(finishedDelivery(latest, log));
 }
 
 async function recordFailure(
@@ -200,10 +211,10 @@ async function recordFailure(
   info: ErrorInfo,
   willRetry: boolean,
   basedOn: AttachmentRecord,
-): Promise<void> {
+): Promise<AttachmentRecord | undefined> {
   const { tenantId, attachmentId, step } = message;
   const now = iso(deps.nowInMs());
-  await deps.store.updateAttachment(
+  return deps.store.updateAttachment(
     tenantId,
     attachmentId,
     (record) =>
@@ -221,12 +232,17 @@ async function recordFailure(
  * A message that does not parse can never succeed; retrying it five times helps nobody. When it still names an
  * attachment, that attachment is marked Failed with the reason; otherwise the reason is logged.
  */
-async function rejectMessage(deps: StepExecutorDeps, raw: unknown, reason: string, delivery: Delivery): Promise<void> {
+async function rejectMessage(
+  deps: StepExecutorDeps,
+  raw: unknown,
+  reason: string,
+  delivery: Delivery,
+): Promise<StepDeliveryResult> {
   const candidate = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const tenant = TenantIdSchema.safeParse(candidate.tenantId);
   const attachment = AttachmentIdSchema.safeParse(candidate.attachmentId);
   delivery.log('error', `invalid step message dropped: ${reason}`);
-  if (!tenant.success || !attachment.success) return;
+  if (!tenant.success || !attachment.success) return {};
   const info: ErrorInfo = {
     source: 'App',
     code: 'InvalidMessage',
@@ -234,9 +250,11 @@ async function rejectMessage(deps: StepExecutorDeps, raw: unknown, reason: strin
     retryable: false,
   };
   const now = iso(deps.nowInMs());
-  await deps.store.updateAttachment(tenant.data, attachment.data, (record) =>
+  const updated = await deps.store.updateAttachment(tenant.data, attachment.data, (record) =>
     record.currentStep
       ? failStep(record, record.currentStep, info, now, { dequeueCount: delivery.dequeueCount })
       : failAttachment(record, info, now),
   );
+  const next = updated && followUp(updated);
+  return next ? { next: withTraceContext(next, delivery.traceContext) } : {};
 }

@@ -1,3 +1,4 @@
+import type { GuestCredential } from '../arc/guestRun';
 import {
   checkRemoteRun,
   type RemoteRunClient,
@@ -7,7 +8,7 @@ import {
   startRemoteRun,
 } from '../arc/remoteRun';
 import type { HostScript } from '../arc/scripts';
-import { isKnownError, toErrorInfo } from '../errors';
+import { isKnownError, StepError, toErrorInfo } from '../errors';
 import type { MachineRef } from '../model/machineRef';
 import type { MachineTaskRecord } from '../model/MachineTaskStore';
 import type { SentMessageReceipt } from '../model/messages';
@@ -30,11 +31,23 @@ export interface MachineTaskDeps extends MachineTaskWatchDeps {
   pollIntervalInMs: number;
   /** Deletes a watch nobody has received yet; false when it was received or is gone. */
   unwatch(receipt: SentMessageReceipt): Promise<boolean>;
+  /** Reads a guest account from Key Vault, for a task in a VM reached through its host; never stored or logged. */
+  guestCredential?(secretName: string): Promise<GuestCredential>;
 }
 
 export interface MachineTaskSpec<TInput> {
+  /** The step whose task record this is (the detach of a network runs on the record of the step that made it). */
   step: StepName;
+  /** The attachment's own step, when it is not `step`: where its wake-ups go, and what its run commands are named. */
+  forStep?: StepName;
+  /**
+   * Asked once this attachment holds the task, before the run starts (nobody can reuse or start the task
+   * meanwhile): a reason not to run after all, or undefined to run. The task is then given back as it was.
+   */
+  beforeRun?: () => Promise<string | undefined>;
   machine: MachineRef;
+  /** Run the script in this VM of `machine` (its Hyper-V host) with PowerShell Direct, signing in as the secret says. */
+  guest?: { vmName: string; secretName: string };
   /** The task's subject on that machine ('' for whole-machine tasks, the network name for step 4). */
   subject: string;
   script: HostScript<string, TInput>;
@@ -73,10 +86,13 @@ export async function runMachineTask<TInput>(
     return follow(deps, run, spec, me, inputHash, watch, () => checkRemoteRun(deps.runCommands, handle, options));
   }
 
+  // A repair runs the script because its effect is gone, however recently it was applied.
+  const repair = run.checkpoint?.repair === true;
   for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
     const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject);
     const now = run.nowInMs();
-    if (current && isReusable(deps, spec, inputHash, current, now, run.checkpoint?.waitingFor)) {
+    const waitedFor = run.checkpoint?.waitingFor;
+    if (current && (!repair || waitedFor !== undefined) && isReusable(deps, spec, inputHash, current, now, waitedFor)) {
       run.log(
         `${spec.machine.machineName}: ${spec.script.name} v${spec.script.version} already applied; reusing its result`,
       );
@@ -98,7 +114,12 @@ export async function runMachineTask<TInput>(
         checkAfterInMs: 0,
         message: `${spec.machine.machineName} is being configured for ${owner.tenantId}/${owner.attachmentId}`,
         park: async (recheck) => {
-          const waiter = { ...me, step: spec.step, recheck };
+          const waiter = {
+            ...me,
+            step: spec.forStep ?? spec.step,
+            recheck,
+            ...(run.traceContext ? { trace: run.traceContext } : {}),
+          };
           await deps.tasks.addWaiter(spec.machine, spec.step, spec.subject, waiter);
           // The owner wakes the waiters it finds after recording its outcome; one that recorded it before our row
           // existed did not see us, so look once more (the other order is covered by the owner's look).
@@ -129,14 +150,30 @@ export async function runMachineTask<TInput>(
       current?.etag,
     );
     if (!claimed) continue;
+    const reason = spec.beforeRun && (await spec.beforeRun());
+    if (reason !== undefined) return giveBack(deps, run, spec, current, claimed, reason);
     // Before the run: whatever becomes of this attachment from here on, the steps that park on the task are woken.
     // A redelivery that claims again sends another; a second watch only looks once more.
     const watch = await deps.watch(watchMessage(spec, me), watchDelayInMs(claimed.leaseExpiresAtInMs, now));
-    const name = runCommandName({ attachmentId: run.attachmentId, step: spec.step, attempt: run.attempt });
+    const name = runCommandName({
+      attachmentId: run.attachmentId,
+      step: spec.forStep ?? spec.step,
+      attempt: run.attempt,
+    });
     return follow(deps, run, spec, me, inputHash, watch, async () => {
+      const guest = spec.guest && {
+        vmName: spec.guest.vmName,
+        credential: await readGuestCredential(deps, spec.guest.secretName),
+      };
       const progress = await startRemoteRun(
         deps.runCommands,
-        { machine: spec.machine, script: spec.script, input: spec.input, runCommandName: name },
+        {
+          machine: spec.machine,
+          script: spec.script,
+          input: spec.input,
+          runCommandName: name,
+          ...(guest && { guest }),
+        },
         options,
       );
       // Saved before waiting: a redelivery follows this run instead of starting another.
@@ -152,6 +189,16 @@ export async function runMachineTask<TInput>(
   };
 }
 
+function readGuestCredential(deps: MachineTaskDeps, secretName: string): Promise<GuestCredential> {
+  if (!deps.guestCredential) {
+    throw new StepError('No Key Vault is configured (KEY_VAULT_URL), so no guest credential can be read.', {
+      code: 'KeyVaultNotConfigured',
+      retryable: false,
+    });
+  }
+  return deps.guestCredential(secretName);
+}
+
 /**
  * The step's outcome when the task is already applied on the machine with this script version and inputs within
  * the reuse window, without changing anything anywhere (one read of the task record); otherwise undefined. Lets the
@@ -165,6 +212,7 @@ export async function reusedMachineTask<TInput>(
   const inputHash = deps.stableUuid(JSON.stringify(spec.input));
   // An Applied record seen in the last few seconds is as good as a fresh read for a reuse that accepts one as old as
   // the reuse window; attachments arriving together then read the row once, not once each.
+  if (run.checkpoint?.repair === true) return undefined;
   const current = await deps.tasks.getTask(spec.machine, spec.step, spec.subject, {
     appliedWithinInMs: Math.min(RECENTLY_APPLIED_IN_MS, deps.reuseForInMs),
   });
@@ -191,6 +239,8 @@ function isReusable<TInput>(
     current.appliedBy.attachmentId === waitedFor.attachmentId;
   return (
     current.status === 'Applied' &&
+    // The record of a network's creation also records its removal: only the same script's outcome counts.
+    current.script === spec.script.name &&
     current.scriptVersion === spec.script.version &&
     current.inputHash === inputHash &&
     current.appliedTime !== undefined &&
@@ -271,6 +321,31 @@ async function follow<TInput>(
   await wakeWaiters(deps, spec, run);
   await unwatch(deps, watch, run);
   return succeeded(spec, applied, false);
+}
+
+/**
+ * Gives the task back as it was before this attachment claimed it (`beforeRun` found a reason not to run), wakes
+ * whoever parked on the claim meanwhile, and ends the step with the reason.
+ */
+async function giveBack<TInput>(
+  deps: MachineTaskDeps,
+  run: StepRunContext<MachineTaskCheckpoint>,
+  spec: MachineTaskSpec<TInput>,
+  before: MachineTaskRecord | undefined,
+  claimed: MachineTaskRecord,
+  reason: string,
+): Promise<StepOutcome<MachineTaskCheckpoint>> {
+  const restored: MachineTaskRecord = before
+    ? { ...before, updatedTime: new Date(run.nowInMs()).toISOString() }
+    : { ...claimed, status: 'Failed', owner: undefined, leaseExpiresAtInMs: undefined };
+  await deps.tasks.updateTask(spec.machine, spec.step, spec.subject, () => restored);
+  await wakeWaiters(deps, spec, run);
+  run.log(`${spec.machine.machineName}: ${spec.script.name} not run: ${reason}`);
+  return {
+    kind: 'succeeded',
+    result: {},
+    detail: { machine: spec.machine.machineName, machineResourceGroup: spec.machine.resourceGroup, ran: false, reason },
+  };
 }
 
 /** The run's outcome is recorded and its waiters woken: its watch has nothing left to look after. */

@@ -1,7 +1,8 @@
 import type { AcceptedAttachRequest } from '../model/attachRequest';
 import type { StepMessage } from '../model/messages';
-import type { AttachmentResult } from '../model/records';
+import type { AttachmentResult, StepState } from '../model/records';
 import type { StepName } from '../model/steps';
+import type { TraceContext } from '../model/traceContext';
 import type { OperationOptions } from '../networkController/NetworkControllerClient';
 
 /** What a step sees of the attachment it works on; I/O comes in through the step's own deps. */
@@ -13,6 +14,8 @@ export interface StepRunContext<C extends Record<string, unknown>> {
   attempt: number;
   /** What earlier steps produced (NIC, subnet prefix...). */
   result: AttachmentResult;
+  /** Every step's state as the delivery found it (a detach step reads how far the attach got). */
+  steps: Readonly<Record<StepName, Readonly<StepState>>>;
   /** This step's checkpoint from an earlier delivery, if any. */
   checkpoint?: C;
   /** Stores the checkpoint now (etag-guarded), before the step makes a change that a redelivery must not repeat. */
@@ -23,6 +26,8 @@ export interface StepRunContext<C extends Record<string, unknown>> {
   nowInMs: () => number;
   sleep: (ms: number) => Promise<void>;
   log(message: string): void;
+  /** This delivery's own span: what a message sent on this attachment's behalf (a parked step's wake-up) carries. */
+  traceContext?: TraceContext;
 }
 
 export type StepOutcome<C extends Record<string, unknown>> =
@@ -58,7 +63,17 @@ export interface Delivery {
   /** The step of the queue the message arrived on; a message for another step is misrouted. */
   expectedStep?: StepName;
   invocationId: string;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** This invocation's own span: the parent of every message it sends (docs/telemetry.md). */
+  traceContext?: TraceContext;
+  /** `subject` is what the line is about, once the message says it: it becomes the record's dimensions. */
+  log(level: 'info' | 'warn' | 'error', message: string, subject?: LogSubject): void;
+}
+
+/** The attachment and step a log line is about. */
+export interface LogSubject {
+  tenantId: string;
+  attachmentId: string;
+  step: StepName;
 }
 
 /** What the handler hands to the output binding: the next step's message, if any. */

@@ -7,7 +7,7 @@ import type { ErrorInfo } from '../errors';
 import { type StepMessage, stepMessage } from '../model/messages';
 import { type AttachmentRecord, type HistoryEvent, isTerminal, type StepState } from '../model/records';
 import type { NewHistoryEvent, RecordMutation } from '../model/StateStore';
-import { nextStep, type StepName } from '../model/steps';
+import { nextStep, type StepDefinition, type StepName, stepsOf, workflowOf } from '../model/steps';
 import type { Delivery, StepDeliveryResult, StepSucceeded } from './stepTypes';
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -33,7 +33,7 @@ export function claimStep(
   claimedAtInMs: number,
   leaseInMs: number,
 ): ClaimDecision {
-  const { tenantId, attachmentId, step } = message;
+  const { step } = message;
   const state = record.steps[step];
   if (isTerminal(record.runtimeStatus)) return { verdict: 'stale' };
   // A holder that let go wrote its outcome, and its own message (the next step's, a re-check, or the queue's
@@ -42,14 +42,11 @@ export function claimStep(
   if (state.status === 'Succeeded') {
     // The output of the delivery that finished this step may have been lost with its host: send it again while the
     // next step has not started (the next step ignores duplicates).
-    const next = nextStep(step);
-    const reEmit =
-      next && record.currentStep === next.name && record.steps[next.name].attempts === 0
-        ? stepMessage(tenantId, attachmentId, next.name)
-        : undefined;
-    return { verdict: 'duplicate', reEmit };
+    return { verdict: 'duplicate', reEmit: followUp(record) };
   }
-  if (record.currentStep !== step) return { verdict: 'stale' };
+  // A message for a step the attachment has left; if the step it is at now never started, its message may have been
+  // lost with the host that wrote the change (a cancel that became a detach), so it is sent again.
+  if (record.currentStep !== step) return { verdict: 'stale', reEmit: followUp(record) };
   if (
     state.leaseOwner !== undefined &&
     state.leaseExpiresAtInMs !== undefined &&
@@ -73,13 +70,14 @@ export function claimStep(
   // Cancellation takes effect between steps: a step already under way (an operation being followed, a script
   // running) finishes first, so nothing is left half-done on the remote systems.
   if (record.cancelRequested && state.attempts === 0) {
-    return {
-      verdict: 'canceled',
-      mutation: {
+    const mutation = thenDetach(
+      {
         record: endRecord(record, 'Canceled', now, { ...state, status: 'Canceled', endedTime: now }, step),
         events: [{ type: 'Canceled', step, message: 'Canceled at the step boundary' }],
       },
-    };
+      now,
+    );
+    return { verdict: 'canceled', mutation, reEmit: mutation && followUp(mutation.record) };
   }
   // A redelivered re-check means the last check failed, and a take-over means the holder died: both are new
   // attempts, so retries stay bounded.
@@ -101,12 +99,75 @@ export function claimStep(
     mutation: {
       record: {
         ...record,
-        runtimeStatus: 'Running',
+        runtimeStatus: activeStatusOf(step),
         lastUpdatedTime: now,
         steps: { ...record.steps, [step]: nextState },
       },
       events,
     },
+  };
+}
+
+/** The status of an attachment working on `step`: Running while it attaches, Detaching while it detaches. */
+function activeStatusOf(step: StepName): 'Running' | 'Detaching' {
+  return workflowOf(step) === 'detach' ? 'Detaching' : 'Running';
+}
+
+/**
+ * The message that carries the attachment on from where it stands: its current step's, when that step has not
+ * started. Sent by whoever wrote the change (a step's success, a cancel that became a detach, a control call).
+ */
+export function followUp(record: AttachmentRecord): StepMessage | undefined {
+  const step = record.currentStep;
+  if (!step || isTerminal(record.runtimeStatus)) return undefined;
+  const state = record.steps[step];
+  return state.status === 'Pending' && state.attempts === 0 && state.leaseOwner === undefined
+    ? stepMessage(record.tenantId, record.attachmentId, step)
+    : undefined;
+}
+
+/** After `step` succeeded: the next step of its workflow that has not succeeded (a repair skips what is intact). */
+function nextToRun(record: AttachmentRecord, step: StepName): StepDefinition | undefined {
+  let next = nextStep(step);
+  while (next && record.steps[next.name].status === 'Succeeded') next = nextStep(next.name);
+  return next;
+}
+
+/**
+ * Starts the detach steps: each fresh, the first one current. The attach's steps keep their states, and its error
+ * stays in its step and the history.
+ */
+export function startDetach(record: AttachmentRecord, now: string): AttachmentRecord {
+  const detachSteps = stepsOf('detach');
+  const fresh = Object.fromEntries(detachSteps.map((s) => [s.name, { status: 'Pending', attempts: 0 }]));
+  return {
+    ...record,
+    runtimeStatus: 'Detaching',
+    currentStep: detachSteps[0]?.name,
+    cancelRequested: false,
+    detachRequested: true,
+    lastError: undefined,
+    lastUpdatedTime: now,
+    steps: { ...record.steps, ...fresh },
+  };
+}
+
+/** An attach that ended (Completed, Failed or Canceled) on an attachment asked to detach goes on to detach. */
+function thenDetach(mutation: RecordMutation, now: string): RecordMutation {
+  if (!mutation) return undefined;
+  const { record } = mutation;
+  const attachEnded =
+    (record.runtimeStatus === 'Completed' ||
+      record.runtimeStatus === 'Failed' ||
+      record.runtimeStatus === 'Canceled') &&
+    (record.currentStep === undefined || workflowOf(record.currentStep) === 'attach');
+  if (!record.detachRequested || !attachEnded) return mutation;
+  return {
+    record: startDetach(record, now),
+    events: [
+      ...(mutation.events ?? []),
+      { type: 'DetachStarted', message: `after the attach ended ${record.runtimeStatus}` },
+    ],
   };
 }
 
@@ -118,7 +179,7 @@ export function succeedStep(
   doneAt: string,
   startedEvents: NewHistoryEvent[] = [],
 ): RecordMutation {
-  const next = nextStep(step);
+  const next = nextToRun(record, step);
   const state: StepState = {
     ...unleased(record.steps[step]),
     status: 'Succeeded',
@@ -131,16 +192,17 @@ export function succeedStep(
   const result = { ...record.result, ...succeeded.result };
   const events: NewHistoryEvent[] = [...startedEvents, { type: 'StepSucceeded', step, attempt: state.attempts }];
   if (!next) {
-    events.push({ type: 'Completed' });
-    return {
-      record: { ...endRecord(record, 'Completed', doneAt, state, step), result, lastError: undefined },
-      events,
-    };
+    const end = workflowOf(step) === 'detach' ? 'Detached' : 'Completed';
+    events.push({ type: end });
+    return thenDetach(
+      { record: { ...endRecord(record, end, doneAt, state, step), result, lastError: undefined }, events },
+      doneAt,
+    );
   }
   return {
     record: {
       ...record,
-      runtimeStatus: 'Running',
+      runtimeStatus: activeStatusOf(step),
       result,
       currentStep: next.name,
       lastUpdatedTime: doneAt,
@@ -205,23 +267,29 @@ export function failStep(
   if (isTerminal(record.runtimeStatus)) return undefined;
   const final: ErrorInfo = { ...error, retryable: false };
   const failed: StepState = { ...unleased(record.steps[step]), status: 'Failed', endedTime: now, lastError: final };
-  return {
-    record: { ...endRecord(record, 'Failed', now, failed, step), lastError: final },
-    events: [
-      { type: 'StepFailed', step, ...note, error: final },
-      { type: 'Failed', error: final },
-    ],
-  };
+  return thenDetach(
+    {
+      record: { ...endRecord(record, 'Failed', now, failed, step), lastError: final },
+      events: [
+        { type: 'StepFailed', step, ...note, error: final },
+        { type: 'Failed', error: final },
+      ],
+    },
+    now,
+  );
 }
 
 /** Ends an attachment Failed that is at no step (e.g. a broken message for one that has none current). */
 export function failAttachment(record: AttachmentRecord, error: ErrorInfo, now: string): RecordMutation {
   if (isTerminal(record.runtimeStatus)) return undefined;
   const final: ErrorInfo = { ...error, retryable: false };
-  return {
-    record: { ...record, runtimeStatus: 'Failed', lastError: final, lastUpdatedTime: now },
-    events: [{ type: 'Failed', error: final }],
-  };
+  return thenDetach(
+    {
+      record: { ...record, runtimeStatus: 'Failed', lastError: final, lastUpdatedTime: now },
+      events: [{ type: 'Failed', error: final }],
+    },
+    now,
+  );
 }
 
 /** A step no one has started, on an attachment no one asked to stop: the only kind a probe may finish. */
@@ -233,7 +301,9 @@ export function untouched(record: AttachmentRecord, step: StepName): boolean {
     !record.cancelRequested &&
     state.status === 'Pending' &&
     state.attempts === 0 &&
-    state.leaseOwner === undefined
+    state.leaseOwner === undefined &&
+    // A repair re-runs the step because its effect is gone: an Applied record must not answer for it.
+    state.checkpoint?.repair !== true
   );
 }
 
@@ -259,16 +329,14 @@ export function wokenFromPark(
   );
 }
 
-/** The output of a delivery that finished its step: the next step's message, or nothing after the last step. */
+/** The output of a delivery that finished its step (as `record` now stands): the next step's message, if any. */
 export function finishedDelivery(
-  step: StepName,
-  tenantId: string,
-  attachmentId: string,
+  record: AttachmentRecord,
   log: (level: 'info', text: string) => void,
 ): StepDeliveryResult {
-  const next = nextStep(step);
-  log('info', next ? `succeeded; next step ${next.name}` : 'succeeded; attachment Completed');
-  return next ? { next: stepMessage(tenantId, attachmentId, next.name) } : {};
+  const next = followUp(record);
+  log('info', next ? `succeeded; next step ${next.step}` : `succeeded; attachment ${record.runtimeStatus}`);
+  return next ? { next } : {};
 }
 
 function unleased(state: StepState): StepState {
@@ -280,7 +348,7 @@ function unleased(state: StepState): StepState {
 
 function endRecord(
   record: AttachmentRecord,
-  status: 'Completed' | 'Failed' | 'Canceled',
+  status: 'Completed' | 'Failed' | 'Canceled' | 'Detached',
   now: string,
   stepState: StepState,
   step: StepName,
@@ -288,7 +356,7 @@ function endRecord(
   return {
     ...record,
     runtimeStatus: status,
-    currentStep: status === 'Completed' ? undefined : step,
+    currentStep: status === 'Completed' || status === 'Detached' ? undefined : step,
     lastUpdatedTime: now,
     steps: { ...record.steps, [step]: unleased(stepState) },
   };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { findHostScript } from '../../shared/arc/scripts';
 import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
 
@@ -88,7 +89,8 @@ describe('steps 2-4 through the runner and the ARM emulator', () => {
     expect(status).toMatchObject({ runtimeStatus: 'Completed' });
     const steps = status.steps as { name: string; detail: Record<string, unknown> }[];
     for (const step of steps.slice(1)) {
-      expect(step.detail).toMatchObject({ scriptVersion: 1, exitCode: 0, reused: false });
+      const script = findHostScript(String(step.detail.script));
+      expect(step.detail).toMatchObject({ scriptVersion: script?.version, exitCode: 0, reused: false });
       expect(step.detail.machine).toBe(step.name === 'enableNetworkProxy' ? 'HV01' : 'ContainerHostVM1');
       expect(step.detail.scriptResult).toMatchObject({ ok: true, changed: true });
     }
@@ -212,14 +214,22 @@ describe('steps 2-4 through the runner and the ARM emulator', () => {
     expect(vm.dockerNetworks.find((n) => n.name === 'TenantTunnel')?.driver).toBe('l2tunnel');
   });
 
-  it('ends Failed with the reason when the Hyper-V host is Disconnected, after the retries that could help', async () => {
-    // The host that runs the VM (step 1 refuses any other), gone offline.
+  it('ends Failed with the reason when the Hyper-V host is Disconnected, after the retries that could help, having written nothing', async () => {
+    // The host that runs the VM (step 1 refuses any other), gone offline: step 1's look ahead waits for it.
     await stack.armAdmin('PUT', '/_emulator/machines/HV01', { status: 'Disconnected' });
     await stack.api('POST', '/tenants/contoso/attachments', { ...seedRequest(), attachmentId: 'offline' });
     const status = await stack.waitForEnd('contoso', 'offline', 60_000);
-    expect(status).toMatchObject({ runtimeStatus: 'Failed', currentStep: 'enableNetworkProxy' });
-    expect(String((status.lastError as { message: string }).message)).toMatch(/Disconnected/);
-    expect((status.steps as { attempts: number }[])[1]?.attempts).toBe(5);
+    expect(status).toMatchObject({
+      runtimeStatus: 'Failed',
+      currentStep: 'addIpConfigurations',
+      lastError: { code: 'MachineNotConnected' },
+    });
+    expect(String((status.lastError as { message: string }).message)).toMatch(/^hyperVHost \(HV01\).*Disconnected/);
+    expect((status.steps as { attempts: number }[])[0]?.attempts).toBe(5);
+    const nic = (await stack.nc.admin('GET', '/networking/v1/networkInterfaces/ContainerHostVM1_Net0')) as {
+      properties: { ipConfigurations: unknown[] };
+    };
+    expect(nic.properties.ipConfigurations).toHaveLength(1);
   }, 90_000);
 
   it('ends Failed when every run times out, after the retries that could help', async () => {

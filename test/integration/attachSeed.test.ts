@@ -75,6 +75,13 @@ describe('attach through Azurite, the runner and the Network Controller emulator
     );
     expect(nic.properties.provisioningState).toBe('Succeeded');
     expect(await nicPuts()).toHaveLength(1);
+    // Step 1 read VNet1 through its subnets' back-references: never the controller's list of every NIC, never
+    // fabrikam's NIC on VNet2.
+    const log = (await stack.nc.admin('GET', '/_emulator/requests')) as LoggedRequest[];
+    const paths = log.map((r) => r.path);
+    expect(paths.filter((p) => /\/networkInterfaces\/?$/i.test(p))).toEqual([]);
+    expect(paths.filter((p) => /FabrikamVM1_Net0/i.test(p))).toEqual([]);
+    expect(paths.filter((p) => /\/virtualNetworks\/VNet1\/subnets$/i.test(p)).length).toBeGreaterThan(0);
   });
 
   it('returns the same attachment for the same request again and never runs it twice', async () => {

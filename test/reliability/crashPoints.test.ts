@@ -1,13 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { AttachRequestInput } from '../../shared/model/attachRequest';
 import type { NetworkInterface } from '../../shared/networkController/resources';
-import type { ProxiedRequest, ProxyDecision } from './support/httpsFaultProxy';
+import { crashPoints } from './support/crashPoint';
 import { type MachineSnapshot } from './support/invariants';
 import { expectCompleted, expectNicHoldsOnce, labOf } from './support/lab';
-import type { QueueRequestInfo } from './support/queueLeaseProxy';
 import { type ReliabilityStack, startReliabilityStack } from './support/reliabilityStack';
 
 const STEP_LEASE_MS = 2_000;
@@ -24,68 +21,25 @@ const LEASE_SECONDS = STEP_LEASE_MS / 1000 + 1;
 describe('crash points', () => {
   let stack: ReliabilityStack;
   const { request, waitForEnd, nic, ncLog, machine } = labOf(() => stack);
-  type Hook = (request: ProxiedRequest) => ProxyDecision | undefined;
-  let ncHook: Hook | undefined;
-  let armHook: Hook | undefined;
+  const points = crashPoints(() => stack, { leaseSeconds: LEASE_SECONDS });
+  const { recover, reached, crashOnQueue } = points;
 
   beforeAll(async () => {
     stack = await startReliabilityStack({
       env: { STEP_LEASE_MS: String(STEP_LEASE_MS), MACHINE_TASK_REUSE_MS: '0' },
-      ncProxy: (request) => ncHook?.(request),
-      armProxy: (request) => armHook?.(request),
+      ncProxy: points.ncProxy,
+      armProxy: points.armProxy,
     });
     await stack.startRunner();
   });
   afterAll(() => stack.stop());
   beforeEach(async () => {
-    ncHook = undefined;
-    armHook = undefined;
-    stack.queueProxy.clearRules();
-    stack.queueProxy.dropHeld();
+    points.reset();
     await stack.ncAdmin('POST', '/_emulator/reset');
     await stack.ncAdmin('DELETE', '/_emulator/requests');
     await stack.armAdmin('POST', '/_emulator/reset');
     if (!stack.liveRunner()) await stack.startRunner();
   });
-
-  /** Resolves once the runner has been killed at the hooked point. */
-  let crashed: Promise<void> = Promise.resolve();
-  let crash: () => void = () => {};
-  function armCrash(): void {
-    crashed = new Promise<void>((resolve) => {
-      crash = () => void stack.killRunners().then(resolve);
-    });
-  }
-  /** Waits for the crash; fails (instead of hanging) when the hooked point is never reached. */
-  async function reached(): Promise<void> {
-    const timeout = sleep(20_000).then(() => {
-      throw new Error('the crash point was never reached');
-    });
-    await Promise.race([crashed, timeout]);
-  }
-  /** After the crash: end the dead runner's leases (visible after the step lease) and start a new runner. */
-  async function recover(): Promise<void> {
-    await reached();
-    // What the dead runner was sending never reaches storage.
-    stack.queueProxy.dropHeld();
-    await stack.queueProxy.expire({ states: ['leased', 'orphaned'], visibleInSeconds: LEASE_SECONDS });
-    await stack.startRunner();
-  }
-  /** A hook that holds the answer of the first matching request and kills the runner once the server has acted. */
-  function crashAfter(match: (request: ProxiedRequest) => boolean): Hook {
-    let fired = false;
-    armCrash();
-    return (request) => {
-      if (fired || !match(request)) return undefined;
-      fired = true;
-      return { after: 'hold', onForwarded: () => crash() };
-    };
-  }
-  /** A queue rule that holds the first matching request (it never reaches storage) and kills the runner. */
-  function crashOnQueue(match: (info: QueueRequestInfo) => boolean): void {
-    armCrash();
-    stack.queueProxy.addRule({ match, action: 'hold', times: 1, onMatch: () => crash() });
-  }
 
   async function submit(tenantId: string, body: AttachRequestInput): Promise<void> {
     const answer = await stack.api('POST', `/tenants/${tenantId}/attachments`, body);
@@ -101,7 +55,7 @@ describe('crash points', () => {
   }
 
   it('step 1: crash right after the controller accepted the NIC write', async () => {
-    ncHook = crashAfter((r) => r.method === 'PUT' && /\/networkInterfaces\/[^/]+$/i.test(r.path));
+    points.crashAfterController((r) => r.method === 'PUT' && /\/networkInterfaces\/[^/]+$/i.test(r.path));
     await submit(
       'cp',
       request('cp-put', { containerIps: { range: { first: '192.168.1.101', last: '192.168.1.103' } } }),
@@ -113,7 +67,7 @@ describe('crash points', () => {
   });
 
   it('step 1: crash while following the controller operation', async () => {
-    ncHook = crashAfter((r) => r.method === 'GET' && /\/operations\//i.test(r.path));
+    points.crashAfterController((r) => r.method === 'GET' && /\/operations\//i.test(r.path));
     await submit(
       'cp',
       request('cp-op', { containerIps: { range: { first: '192.168.1.111', last: '192.168.1.112' } } }),
@@ -138,7 +92,7 @@ describe('crash points', () => {
   });
 
   it('step 2: crash right after ARM accepted the run command', async () => {
-    armHook = crashAfter((r) => r.method === 'PUT' && /\/machines\/HV01\/runCommands\//i.test(r.path));
+    points.crashAfterArm((r) => r.method === 'PUT' && /\/machines\/HV01\/runCommands\//i.test(r.path));
     await submit(
       'cp',
       request('cp-run', { containerIps: { range: { first: '192.168.1.131', last: '192.168.1.132' } } }),
@@ -152,7 +106,7 @@ describe('crash points', () => {
   });
 
   it('step 3: crash while following a running script', async () => {
-    armHook = crashAfter(
+    points.crashAfterArm(
       (r) => r.method === 'GET' && /\/machines\/ContainerHostVM1\/runCommands\/sdnattach-installprivate/i.test(r.path),
     );
     await submit(
@@ -167,7 +121,7 @@ describe('crash points', () => {
   });
 
   it('step 4: crash after the script ended and before its outcome was recorded', async () => {
-    armHook = crashAfter(
+    points.crashAfterArm(
       (r) =>
         r.method === 'DELETE' &&
         /\/machines\/ContainerHostVM1\/runCommands\/sdnattach-createcontainernetwork/i.test(r.path),
@@ -220,7 +174,7 @@ describe('crash points', () => {
     // The host that claims the step leases it for 10 s (as STEP_LEASE_MS = 6 min outlasts a 5-minute timeout).
     await stack.killRunners();
     await stack.startRunner({ STEP_LEASE_MS: '10000' });
-    armHook = crashAfter((r) => r.method === 'PUT' && /\/machines\/HV01\/runCommands\//i.test(r.path));
+    points.crashAfterArm((r) => r.method === 'PUT' && /\/machines\/HV01\/runCommands\//i.test(r.path));
     await submit(
       'cp',
       request('cp-busy', { containerIps: { range: { first: '192.168.1.181', last: '192.168.1.182' } } }),

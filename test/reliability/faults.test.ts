@@ -56,7 +56,7 @@ describe('single faults', () => {
   });
 
   it('a 429 whose Retry-After is longer than the client waits is left to a queue redelivery', async () => {
-    // The NIC read before the write (subnet, ACL and NIC list reads may come from the per-process cache).
+    // The first NIC read: of the network's NICs (when this process has not read VNet1 yet), or the one before the write.
     await stack.ncAdmin('POST', '/_emulator/faults', {
       method: 'GET',
       path: '^/networkInterfaces/[^/]+$',

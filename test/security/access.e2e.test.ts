@@ -6,6 +6,7 @@ import { seedRequest } from '../support/seed';
 import { type Stack, startStack } from '../support/stack';
 
 const FUNCTION_KEY = `fk-${randomBytes(24).toString('base64url')}`;
+const BEARER = `eyJ${randomBytes(48).toString('base64url')}`;
 const KEYED = { 'x-functions-key': FUNCTION_KEY };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -36,6 +37,9 @@ describe('access end to end: function key, tenant isolation, unguessable ids', (
     { method: 'GET', path: '/tenants/contoso/attachments' },
     { method: 'POST', path: '/tenants/contoso/attachments/c-0/cancel' },
     { method: 'POST', path: '/tenants/contoso/attachments/c-0/retry' },
+    { method: 'DELETE', path: '/tenants/contoso/attachments/c-0' },
+    { method: 'GET', path: '/admin/tenants' },
+    { method: 'POST', path: '/admin/machines/ContainerHostVM1/private-cloud-plugin/remove' },
   ];
 
   const wrongKeys: Record<string, string>[] = [
@@ -105,7 +109,7 @@ describe('access end to end: function key, tenant isolation, unguessable ids', (
     expect(stack.output.join('\n')).not.toContain(FUNCTION_KEY);
   });
 
-  it('keeps tenants apart: GET, list, cancel and retry under another tenant see nothing', async () => {
+  it('keeps tenants apart: GET, list, cancel, retry and DELETE under another tenant see nothing', async () => {
     for (const id of ['c-0', 'c-1']) {
       const get = await stack.api('GET', `/tenants/fabrikam/attachments/${id}?showHistory=true`);
       expect(get.status).toBe(404);
@@ -113,6 +117,11 @@ describe('access end to end: function key, tenant isolation, unguessable ids', (
       for (const action of ['cancel', 'retry']) {
         expect((await stack.api('POST', `/tenants/fabrikam/attachments/${id}/${action}`)).status).toBe(404);
       }
+      const detach = await stack.api('DELETE', `/tenants/fabrikam/attachments/${id}`);
+      expect(detach.status).toBe(404);
+      expect(detach.text.replaceAll(id, 'ID')).toBe(
+        (await stack.api('DELETE', '/tenants/fabrikam/attachments/none-such')).text.replaceAll('none-such', 'ID'),
+      );
     }
     const list = await stack.api(
       'GET',
@@ -181,5 +190,25 @@ describe('access end to end: function key, tenant isolation, unguessable ids', (
     );
     expect(rows.map((r) => r.rowKey).sort()).toEqual([...seen].sort());
     for (const id of seen) await stack.waitForEnd('uuids', id);
+  });
+  it('a DELETE carrying the key (header and ?code=) and a bearer token never echoes either, in its answers or the runner’s output', async () => {
+    const headers = { ...KEYED, authorization: `Bearer ${BEARER}` };
+    const path = `/tenants/contoso/attachments/c-2?code=${encodeURIComponent(FUNCTION_KEY)}`;
+    const accepted = await stack.api('DELETE', path, undefined, headers);
+    expect(accepted.status, accepted.text).toBe(202);
+    const answers = [accepted.text, accepted.headers.get('location') ?? ''];
+    expect(await stack.waitForEnd('contoso', 'c-2')).toMatchObject({ runtimeStatus: 'Detached' });
+    const again = await stack.api('DELETE', path, undefined, headers);
+    expect(again.status).toBe(200);
+    answers.push(again.text, JSON.stringify([...again.headers]));
+    for (const refused of [
+      await stack.api('DELETE', '/tenants/contoso/attachments/none-such', undefined, headers),
+      await stack.api('DELETE', '/tenants/contoso/attachments/c-0', undefined, { authorization: `Bearer ${BEARER}` }),
+    ])
+      answers.push(refused.text, JSON.stringify([...refused.headers]));
+    const everything = [...answers, stack.output.join('\n')].join('\n');
+    expect(everything).not.toContain(FUNCTION_KEY);
+    expect(everything).not.toContain(BEARER);
+    expect(everything).not.toContain(BEARER.slice(3, 27));
   });
 });

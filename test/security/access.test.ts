@@ -62,23 +62,38 @@ describe('tenant isolation (handlers)', () => {
     expect(ids(contoso.jsonBody)).toEqual(['a0', 'a1', 'a2']);
   });
 
-  it('cancel and retry of another tenant’s attachment are 404 and change nothing', async () => {
+  it('cancel, retry and detach (DELETE) of another tenant’s attachment are 404 and change nothing', async () => {
     const h = await twoTenants();
     const writes = h.store.writes;
     const before = await h.store.getAttachment('contoso', 'a1');
-    for (const [handler, suffix] of [
-      [h.cancel, '/cancel'],
-      [h.retry, '/retry'],
+    for (const [handler, method, suffix] of [
+      [h.cancel, 'POST', '/cancel'],
+      [h.retry, 'POST', '/retry'],
+      [h.detach, 'DELETE', ''],
     ] as const) {
       for (const id of ['a0', 'a1']) {
         const { context, outputs } = recordingContext('control');
-        const response = await handler(attachmentRequest('POST', 'fabrikam', id, suffix), context);
+        const response = await handler(attachmentRequest(method, 'fabrikam', id, suffix), context);
         expect(response.status).toBe(404);
         expect(outputs).toEqual([]);
       }
     }
     expect(h.store.writes).toBe(writes);
     expect(await h.store.getAttachment('contoso', 'a1')).toEqual(before);
+  });
+
+  it('DELETE of another tenant’s attachment is worded exactly like an id that does not exist', async () => {
+    const h = await twoTenants();
+    const reads = h.tenants.reads;
+    const foreign = await h.detach(attachmentRequest('DELETE', 'fabrikam', 'a0'), recordingContext('d').context);
+    const missing = await h.detach(attachmentRequest('DELETE', 'fabrikam', 'zz'), recordingContext('d').context);
+    expect(foreign.status).toBe(404);
+    expect(JSON.stringify(foreign.jsonBody).replaceAll('a0', 'ID')).toBe(
+      JSON.stringify(missing.jsonBody).replaceAll('zz', 'ID'),
+    );
+    expect(JSON.stringify(foreign.jsonBody)).not.toMatch(/contoso|runtimeStatus|192\.168/);
+    // Not even the registry was asked: nothing distinguishes the two.
+    expect(h.tenants.reads).toBe(reads);
   });
 
   it.each(['fabrikam', 'contoso', "' or PartitionKey ne '", '../fabrikam'])(

@@ -134,6 +134,28 @@ describe('loadConfig with a bad configuration', () => {
     expect(loadConfig({ ...withoutAuth, APP_ENVIRONMENT: 'Development' }).identity.platformAuthEnabled).toBe(false);
   });
 
+  it('names mixed or broken identity-based storage settings without echoing the key or a SAS', () => {
+    const mixed = configError({ ...GOOD, AzureWebJobsStorage__accountName: 'acct' });
+    expect(mixed.problems).toEqual([expect.stringMatching(/^AzureWebJobsStorage: .*not both.*__accountName/)]);
+    expect(leaks(everythingSaidBy(mixed), SECRETS)).toEqual([]);
+
+    const { AzureWebJobsStorage: _key, ...identityOnly } = GOOD;
+    const broken = configError({
+      ...identityOnly,
+      AzureWebJobsStorage__queueServiceUri: `https://acct.queue.core.windows.net/?sv=2026&sig=${URL_SIGNATURE}`,
+      AzureWebJobsStorage__tableServiceUri: `https://user:${URL_PASSWORD}@acct.table.core.windows.net`,
+      AzureWebJobsStorage__credential: ACCOUNT_KEY,
+      AzureWebJobsStorage__clientId: PASSPHRASE,
+    });
+    expect(broken.problems.map((p) => p.slice(0, p.indexOf(':')))).toEqual([
+      'AzureWebJobsStorage__queueServiceUri',
+      'AzureWebJobsStorage__tableServiceUri',
+      'AzureWebJobsStorage__credential',
+      'AzureWebJobsStorage__clientId',
+    ]);
+    expect(leaks(everythingSaidBy(broken), SECRETS)).toEqual([]);
+  });
+
   it('the configuration it returns is read-only, so a secret cannot be swapped at run time', () => {
     const config = loadConfig(GOOD);
     const nc = config.networkControllers.get('default');
@@ -154,7 +176,7 @@ describe('loadConfig with a bad configuration', () => {
     'NETWORK_CONTROLLER_TIMEOUT_MS',
     'NETWORK_CONTROLLER_MAX_RETRIES',
     'NETWORK_CONTROLLER_POLL_INTERVAL_MS',
-    'NIC_LIST_MAX_AGE_MS',
+    'NETWORK_READ_MAX_AGE_MS',
     'MACHINE_TASK_TABLE_NAME',
     'ARM_ENDPOINT',
     'ARM_AUTH_MODE',

@@ -101,7 +101,7 @@ describe('hostile input end to end (Azurite, the runner, the NC and ARM emulator
     expect(stack.runnerAlive()).toBe(true);
   });
 
-  it('answers traversal and injection in route parameters with 400 or 404, never another tenant’s data', async () => {
+  it('answers traversal and injection in route parameters (DELETE too) with 400 or 404, never another tenant’s data', async () => {
     const victim = await stack.api('POST', '/tenants/victim/attachments', {
       ...seedRequest(),
       attachmentId: 'victim-1',
@@ -123,6 +123,12 @@ describe('hostile input end to end (Azurite, the runner, the NC and ARM emulator
       ['GET', '/tenants/evil%5C..%5Cvictim/attachments'],
       ['POST', '/tenants/evil/attachments/..%2F..%2Fvictim%2Fattachments%2Fvictim-1/cancel'],
       ['POST', '/tenants/evil/attachments/victim-1%00/retry'],
+      ['DELETE', '/tenants/evil/attachments/..%2F..%2Fvictim%2Fattachments%2Fvictim-1'],
+      ['DELETE', '/tenants/..%2Fvictim/attachments/victim-1'],
+      ['DELETE', '/tenants/victim%00/attachments/victim-1'],
+      ['DELETE', '/tenants/evil/attachments/victim-1%27%20or%20PartitionKey%20ne%20%27'],
+      ['DELETE', "/tenants/victim'%20or%20'1'%20eq%20'1/attachments/victim-1"],
+      ['DELETE', '/tenants/evil/attachments/%2e%2e%2f%2e%2e%2fvictim%2fattachments%2fvictim-1'],
     ];
     for (const [method, path] of paths) {
       const body = method === 'POST' && !/cancel|retry/.test(path) ? JSON.stringify(seedRequest()) : undefined;

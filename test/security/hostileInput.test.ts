@@ -589,19 +589,20 @@ describe('routes: traversal and odd ids', () => {
     expect(targets).toEqual(['tenantId']);
   });
 
-  it.each(badIds)('id %j: get, cancel and retry answer 400 naming id, nothing written', async (id) => {
+  it.each(badIds)('id %j: get, cancel, retry and detach answer 400 naming id, nothing written', async (id) => {
     const h = handlerSet();
     await h.submit(postRequest('contoso', json(seedRequest())), recordingContext('submitAttachment').context);
     const writes = h.store.writes;
     const get = await h.get(attachmentRequest('GET', 'contoso', id));
     expect(get.status).toBe(400);
     expect(targetsOf(get.jsonBody)).toEqual(['id']);
-    for (const [handler, suffix] of [
-      [h.cancel, '/cancel'],
-      [h.retry, '/retry'],
+    for (const [handler, method, suffix] of [
+      [h.cancel, 'POST', '/cancel'],
+      [h.retry, 'POST', '/retry'],
+      [h.detach, 'DELETE', ''],
     ] as const) {
       const { context, outputs } = recordingContext('control');
-      const response = await handler(attachmentRequest('POST', 'contoso', id, suffix), context);
+      const response = await handler(attachmentRequest(method, 'contoso', id, suffix), context);
       expect(response.status).toBe(400);
       expect(targetsOf(response.jsonBody)).toEqual(['id']);
       expect(outputs).toEqual([]);
@@ -609,10 +610,18 @@ describe('routes: traversal and odd ids', () => {
     expect(h.store.writes).toBe(writes);
   });
 
-  it.each(badIds)('tenant %j: get and list answer 400 naming tenantId', async (tenantId) => {
+  it.each(badIds)('tenant %j: get, list and detach answer 400 naming tenantId', async (tenantId) => {
     const h = handlerSet();
     const get = await h.get(attachmentRequest('GET', tenantId, 'seed-1'));
     expect(targetsOf(get.jsonBody)).toEqual(['tenantId']);
+    const { context, outputs } = recordingContext('detachAttachment');
+    const detach = await h.detach(attachmentRequest('DELETE', tenantId, 'seed-1'), context);
+    expect(detach.status).toBe(400);
+    expect(errorOf(detach.jsonBody).code).toBe('InvalidRequest');
+    expect(targetsOf(detach.jsonBody)).toEqual(['tenantId']);
+    expect(outputs).toEqual([]);
+    expect(h.store.writes).toBe(0);
+    expect(h.tenants.reads).toBe(0);
     const list = await h.list(listRequest(tenantId));
     expect(list.status).toBe(400);
     expect(targetsOf(list.jsonBody)).toEqual(['tenantId']);
@@ -622,6 +631,30 @@ describe('routes: traversal and odd ids', () => {
     const h = handlerSet();
     const response = await h.get(attachmentRequest('GET', '..', '..'));
     expect(targetsOf(response.jsonBody)).toEqual(['tenantId', 'id']);
+    const detach = await h.detach(attachmentRequest('DELETE', '..', '..'), recordingContext('d').context);
+    expect(targetsOf(detach.jsonBody)).toEqual(['tenantId', 'id']);
+  });
+
+  it('property: DELETE with any route parameters never throws, and answers 400 naming a bad one or 404', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constantFrom(...badIds, 'contoso'), fc.string({ maxLength: 80 })),
+        fc.oneof(fc.constantFrom(...badIds, 'seed-1'), fc.string({ maxLength: 80 })),
+        async (tenantId, id) => {
+          const h = handlerSet();
+          const { context, outputs } = recordingContext('detachAttachment');
+          const response = await h.detach(attachmentRequest('DELETE', tenantId, id), context);
+          expect([400, 404]).toContain(response.status);
+          if (response.status === 400) {
+            expect(targetsOf(response.jsonBody).length).toBeGreaterThan(0);
+            for (const target of targetsOf(response.jsonBody)) expect(['tenantId', 'id']).toContain(target);
+          }
+          expect(outputs).toEqual([]);
+          expect(h.store.writes).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it.each([

@@ -67,6 +67,11 @@ describe('tenant isolation end to end', () => {
     expect((await stack.api('PUT', '/admin/tenants/contoso', entry, as(FABRIKAM_USER))).status).toBe(403);
     expect((await stack.api('GET', '/admin/tenants', undefined, as(CONTOSO_USER))).status).toBe(403);
     expect((await stack.api('GET', '/admin/tenants', undefined, {})).status).toBe(401);
+    const plugin = '/admin/machines/ContainerHostVM1/private-cloud-plugin/remove';
+    const byTenant = await stack.api('POST', plugin, undefined, as(CONTOSO_USER));
+    expect(byTenant.status).toBe(403);
+    expect(byTenant.body).toMatchObject({ error: { code: 'OperatorOnly' } });
+    expect((await stack.api('POST', plugin, undefined, {})).status).toBe(401);
     const listed = await stack.api('GET', '/admin/tenants', undefined, as(OPERATOR));
     expect((listed.body.value as { tenantId: string }[]).map((t) => t.tenantId)).toEqual(['contoso', 'fabrikam']);
   });
@@ -134,6 +139,17 @@ describe('tenant isolation end to end', () => {
       runtimeStatus: 'Failed',
       lastError: { code: 'NicNotInTenantNetwork' },
     });
+    // Nor can it take contoso's attachment back off: DELETE answers as for an attachment that does not exist.
+    const detach = await stack.api('DELETE', '/tenants/contoso/attachments/seed-1', undefined, as(FABRIKAM_USER));
+    const other = await stack.api('GET', '/tenants/contoso/attachments/seed-1', undefined, as(FABRIKAM_USER));
+    expect(detach.status).toBe(404);
+    expect(detach.text).toBe(other.text);
+    expect(
+      (await stack.api('DELETE', '/tenants/fabrikam/attachments/seed-1', undefined, as(FABRIKAM_USER))).status,
+    ).toBe(404);
+    expect(await stack.api('GET', '/tenants/contoso/attachments/seed-1', undefined, as(OPERATOR))).toMatchObject({
+      body: { runtimeStatus: 'Completed' },
+    });
     expect(await nicAddresses('ContainerHostVM1_Net0')).toEqual(before);
     expect(await runCommandsOn('ContainerHostVM1')).toBe(runsBefore);
     expect(
@@ -171,5 +187,20 @@ describe('tenant isolation end to end', () => {
     );
     expect(after.status).toBe(403);
     expect((after.body.error as { code: string }).code).toBe('TenantNotAuthorized');
+    // Its attachments stay on record, and stay attached: a DELETE is refused the same way, naming the tenant.
+    const before = await nicAddresses('FabrikamVM1_Net0');
+    const detach = await stack.api('DELETE', '/tenants/fabrikam/attachments/fab-seed', undefined, as(OPERATOR));
+    expect(detach.status).toBe(403);
+    expect(detach.body.error).toMatchObject({
+      code: 'TenantNotAuthorized',
+      details: [{ code: 'TenantNotAuthorized', target: 'tenantId' }],
+    });
+    expect(
+      (await stack.api('DELETE', '/tenants/fabrikam/attachments/fab-seed', undefined, as(FABRIKAM_USER))).status,
+    ).toBe(404);
+    expect(await stack.api('GET', '/tenants/fabrikam/attachments/fab-seed', undefined, as(OPERATOR))).toMatchObject({
+      body: { runtimeStatus: 'Completed' },
+    });
+    expect(await nicAddresses('FabrikamVM1_Net0')).toEqual(before);
   });
 });

@@ -15,6 +15,10 @@ const unlistedClient = ca.issueClientCertificate('sdn-attach-unlisted');
 const PASSPHRASE = `pfx-pass-${randomBytes(12).toString('hex')}`;
 const WRONG_PASSPHRASE = `wrong-pass-${randomBytes(12).toString('hex')}`;
 const PFX_BASE64 = pfxClient.pfxBase64(PASSPHRASE);
+// Guest accounts of a VM reached through its Hyper-V host (PowerShell Direct), read from the Key Vault emulator.
+const GUEST_PASSWORD = `guest-pass-${randomBytes(12).toString('hex')}`;
+const STALE_GUEST_PASSWORD = `stale-pass-${randomBytes(12).toString('hex')}`;
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 const SECRETS: Record<string, string[]> = {
   'PEM client key': pemBodyFragments(pemClient.keyPem),
@@ -24,6 +28,8 @@ const SECRETS: Record<string, string[]> = {
   'wrong PFX passphrase': [WRONG_PASSPHRASE],
   'PFX base64': slices(PFX_BASE64, 24),
   'private key marker': ['PRIVATE KEY'],
+  'guest password': [GUEST_PASSWORD, base64(GUEST_PASSWORD)],
+  'stale guest password': [STALE_GUEST_PASSWORD, base64(STALE_GUEST_PASSWORD)],
 };
 
 interface Run {
@@ -123,7 +129,7 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
         // Two deliveries: a retryable failure is thrown once (the runner logs it), then recorded as Failed.
         AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
         NETWORK_CONTROLLER_MAX_RETRIES: '1',
-        NIC_LIST_MAX_AGE_MS: '0',
+        NETWORK_READ_MAX_AGE_MS: '0',
       }),
     });
   });
@@ -156,9 +162,67 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
     await stack.nc.admin('DELETE', '/_emulator/faults');
   });
 
+  it('runs steps 3-4 in a VM through its Hyper-V host with a guest password from Key Vault, to success and to failure', async () => {
+    const account = (password: string) => JSON.stringify({ userName: '.\\sdnattach', password });
+    await stack.vaultAdmin('PUT', '/_emulator/secrets/x509-guest', { value: account(GUEST_PASSWORD) });
+    await stack.vaultAdmin('PUT', '/_emulator/secrets/x509-stale', { value: account(STALE_GUEST_PASSWORD) });
+    await stack.armAdmin('PUT', '/_emulator/machines/HV01', {
+      hostedVms: { ContainerHostVM2: { account: { userName: '.\\sdnattach', password: GUEST_PASSWORD } } },
+    });
+    const guestRuns = [
+      { id: 'guest-ok', secretName: 'x509-guest', expected: 'Completed' },
+      { id: 'guest-stale', secretName: 'x509-stale', expected: 'Failed', code: 'GuestCredentialRejected' },
+    ];
+    for (const run of guestRuns) {
+      const submitted = await stack.api('POST', '/tenants/x509/attachments', {
+        ...seedRequest(),
+        attachmentId: run.id,
+        containerIps: { count: 1 },
+        containerHost: {
+          vmName: 'ContainerHostVM2',
+          through: 'hyperVHost',
+          credential: { secretName: run.secretName },
+        },
+        network: { name: `Net-${run.id}`, driver: 'l2bridge' },
+      });
+      expect(submitted.status, submitted.text).toBe(202);
+      const status = await stack.waitForEnd('x509', run.id, 60_000);
+      expect(status.runtimeStatus, `${run.id}: ${JSON.stringify(status.lastError)}`).toBe(run.expected);
+      if (run.code) expect(status.lastError).toMatchObject({ code: run.code, retryable: false });
+      documents.push(submitted.text, JSON.stringify(status));
+    }
+    const host = await stack.armAdmin('GET', '/_emulator/machines/HV01');
+    expect(JSON.stringify(host)).toContain('invoke-in-vm');
+    expect(leaks(JSON.stringify(host), SECRETS)).toEqual([]);
+  });
+
   it('the controller really demanded the client certificates (the failures are authentication failures)', async () => {
     const unlisted = await stack.api('GET', '/tenants/x509/attachments/unlisted-cert');
     expect(unlisted.body.lastError).toMatchObject({ source: 'NetworkController', code: 'Forbidden', statusCode: 403 });
+  });
+
+  it('detaches them again (DELETE) through the same x509 controllers, answers and logs carrying no secret', async () => {
+    const answers: string[] = [];
+    for (const run of RUNS) {
+      const accepted = await stack.api('DELETE', `/tenants/${run.tenant}/attachments/${run.id}`);
+      expect(accepted.status, accepted.text).toBe(202);
+      answers.push(accepted.text, accepted.headers.get('location') ?? '');
+    }
+    for (const run of RUNS) {
+      const status = await stack.waitForEnd(run.tenant, run.id, 60_000);
+      answers.push(JSON.stringify(status));
+      // The controller that refuses the unlisted certificate refuses its detach too, and says so.
+      if (run.id === 'unlisted-cert') {
+        expect(status).toMatchObject({ runtimeStatus: 'Failed', lastError: { code: 'Forbidden' } });
+      } else {
+        expect(status.runtimeStatus, `${run.id}: ${JSON.stringify(status.lastError)}`).toBe('Detached');
+      }
+      if (status.runtimeStatus !== 'Detached') continue;
+      const again = await stack.api('DELETE', `/tenants/${run.tenant}/attachments/${run.id}`);
+      expect(again.status).toBe(200);
+      answers.push(again.text);
+    }
+    expect(leaks([...answers, stack.output.join('\n')].join('\n'), SECRETS)).toEqual([]);
   });
 
   it('refuses a wrong PFX passphrase at start-up, naming the setting and not the passphrase', () => {
@@ -216,5 +280,16 @@ describe('secrets stay secret: NC x509 credentials never reach logs, status, lis
     expect(log).toMatch(/\[error\]|failed/i);
     expect(log).toContain('InvalidResourceReference');
     expect(leaks(log, SECRETS)).toEqual([]);
+  });
+
+  it('no secret or setting value appears in the anonymous OpenAPI document or status page', async () => {
+    const served = await Promise.all([
+      stack.api('GET', '/openapi.json', undefined, {}),
+      stack.api('GET', '/ui', undefined, {}),
+    ]);
+    expect(served.map((answer) => answer.status)).toEqual([200, 200]);
+    const text = served.map((answer) => answer.text).join('\n');
+    expect(leaks(text, SECRETS)).toEqual([]);
+    expect(text).not.toMatch(/AccountKey=|127\.0\.0\.1:\d+\/networking|KEY_VAULT_URL/);
   });
 });

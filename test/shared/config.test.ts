@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { createDevCertificateAuthority } from '../../dev/tls';
-import { loadConfig } from '../../shared/config';
+import { GLOBAL_SETTINGS, loadConfig } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
 import { thrownBy } from '../support/rejection';
 
@@ -34,7 +34,7 @@ describe('loadConfig: defaults', () => {
     const config = loadConfig({ ...MINIMAL });
     expect(config).toEqual({
       environment: 'Production',
-      storageConnectionString: 'UseDevelopmentStorage=true',
+      storage: { mode: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       tables: { state: 'attachments', tenants: 'tenants' },
       maxDequeueCount: 5,
       step: { inlineWaitInMs: 5_000, leaseInMs: 360_000 },
@@ -46,7 +46,7 @@ describe('loadConfig: defaults', () => {
         maxRetryDelayInMs: 8_000,
         pollIntervalInMs: 1_000,
         operationTimeoutInMs: 300_000,
-        nicListMaxAgeInMs: 10_000,
+        networkReadMaxAgeInMs: 10_000,
         batchWindowInMs: 100,
       },
       networkControllers: new Map([
@@ -61,7 +61,7 @@ describe('loadConfig: defaults', () => {
           },
         ],
       ]),
-      machineTasks: { table: 'machinetasks', reuseForInMs: 3_600_000 },
+      machineTasks: { table: 'machinetasks', reuseForInMs: 3_600_000, inspectionReuseForInMs: 30_000 },
       arm: {
         endpoint: 'https://management.azure.com',
         auth: { mode: 'managedIdentity', clientId: undefined },
@@ -106,6 +106,20 @@ describe('loadConfig: defaults', () => {
     expect(loadConfig({ ...MINIMAL, ARM_AUTH_MODE: 'none', APP_ENVIRONMENT: 'Development' }).arm.auth).toEqual({
       mode: 'none',
     });
+  });
+
+  it('counts an empty setting as not set, as templates write unset parameters', () => {
+    const config = loadConfig({ ...MINIMAL, ARC_DEFAULT_SUBSCRIPTION_ID: '', ARC_DEFAULT_RESOURCE_GROUP: '' });
+    expect(config.arm.defaults).toEqual({ subscriptionId: undefined, resourceGroup: undefined });
+  });
+
+  it('refuses the renamed NIC_LIST_MAX_AGE_MS, naming its new name, instead of ignoring it', () => {
+    expect(problemsOf({ ...MINIMAL, NIC_LIST_MAX_AGE_MS: '0' })).toEqual([
+      'NIC_LIST_MAX_AGE_MS: renamed to NETWORK_READ_MAX_AGE_MS (step 1 no longer lists every NIC)',
+    ]);
+    expect(
+      loadConfig({ ...MINIMAL, NETWORK_READ_MAX_AGE_MS: '0' }).networkControllerDefaults.networkReadMaxAgeInMs,
+    ).toBe(0);
   });
 
   it('defaults maxDequeueCount to host.json extensions.queues.maxDequeueCount', () => {
@@ -284,7 +298,11 @@ describe('loadConfig: problems', () => {
       { ...MINIMAL, NC_DEFAULT_URL: 'nc.contoso.local/networking/v1' },
       'NC_DEFAULT_URL: must be an absolute URL',
     ],
-    ['an empty URL', { ...MINIMAL, NC_DEFAULT_URL: '' }, 'NC_DEFAULT_URL: must be an absolute URL'],
+    [
+      'an empty URL (counts as not set)',
+      { ...MINIMAL, NC_DEFAULT_URL: '' },
+      'NC_DEFAULT_URL: at least one Network Controller must be configured',
+    ],
     [
       'credentials in the URL',
       { ...MINIMAL, NC_DEFAULT_URL: 'https://admin:pw@nc.contoso.local/networking/v1' },
@@ -401,6 +419,139 @@ describe('loadConfig: problems', () => {
   });
 });
 
+describe('loadConfig: identity-based storage', () => {
+  const NO_STORAGE = { NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL, WEBSITE_AUTH_ENABLED: 'true' };
+  const CLIENT_ID = '6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b';
+
+  it('builds the endpoints from AzureWebJobsStorage__accountName, with the user-assigned identity', () => {
+    const config = loadConfig({
+      ...NO_STORAGE,
+      AzureWebJobsStorage__accountName: 'sdnattachstore',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: CLIENT_ID,
+    });
+    expect(config.storage).toEqual({
+      mode: 'identity',
+      serviceUrls: {
+        queue: 'https://sdnattachstore.queue.core.windows.net',
+        table: 'https://sdnattachstore.table.core.windows.net',
+      },
+      managedIdentity: { kind: 'clientId', clientId: CLIENT_ID },
+    });
+  });
+
+  it('prefers explicit service URIs, and uses the system-assigned identity without a client id', () => {
+    const config = loadConfig({
+      ...NO_STORAGE,
+      AzureWebJobsStorage__accountName: 'sdnattachstore',
+      AzureWebJobsStorage__queueServiceUri: 'https://queues.privatelink.contoso.net/',
+      AzureWebJobsStorage__tableServiceUri: 'https://tables.privatelink.contoso.net',
+      AzureWebJobsStorage__credential: 'ManagedIdentity',
+    });
+    expect(config.storage).toEqual({
+      mode: 'identity',
+      serviceUrls: {
+        queue: 'https://queues.privatelink.contoso.net',
+        table: 'https://tables.privatelink.contoso.net',
+      },
+      managedIdentity: { kind: 'systemAssigned' },
+    });
+  });
+
+  it('takes a user-assigned identity by resource id', () => {
+    const resourceId =
+      '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-sdn/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-sdn';
+    const config = loadConfig({
+      ...NO_STORAGE,
+      AzureWebJobsStorage__accountName: 'sdnattachstore',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__managedIdentityResourceId: resourceId,
+    });
+    expect(config.storage).toMatchObject({ managedIdentity: { kind: 'resourceId', resourceId } });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string[]]>([
+    [
+      'a connection string and identity settings',
+      {
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        AzureWebJobsStorage__accountName: 'sdnattachstore',
+        AzureWebJobsStorage__credential: 'managedidentity',
+      },
+      [
+        'AzureWebJobsStorage: set either a connection string or identity-based settings, not both (also set: ' +
+          'AzureWebJobsStorage__accountName, AzureWebJobsStorage__credential)',
+      ],
+    ],
+    [
+      'no credential',
+      { AzureWebJobsStorage__accountName: 'sdnattachstore' },
+      ['AzureWebJobsStorage__credential: is required with identity-based settings (managedidentity)'],
+    ],
+    [
+      'another credential',
+      { AzureWebJobsStorage__accountName: 'sdnattachstore', AzureWebJobsStorage__credential: 'azurecli' },
+      ['AzureWebJobsStorage__credential: must be managedidentity'],
+    ],
+    [
+      'no account name and only one service URI',
+      {
+        AzureWebJobsStorage__queueServiceUri: 'https://sdnattachstore.queue.core.windows.net',
+        AzureWebJobsStorage__credential: 'managedidentity',
+      },
+      ['AzureWebJobsStorage__tableServiceUri: is required unless AzureWebJobsStorage__accountName is set'],
+    ],
+    [
+      'only a client id',
+      { AzureWebJobsStorage__clientId: CLIENT_ID },
+      [
+        'AzureWebJobsStorage__queueServiceUri: is required unless AzureWebJobsStorage__accountName is set',
+        'AzureWebJobsStorage__tableServiceUri: is required unless AzureWebJobsStorage__accountName is set',
+        'AzureWebJobsStorage__credential: is required with identity-based settings (managedidentity)',
+      ],
+    ],
+    [
+      'an http service URI, a SAS in another, a bad account name and client id',
+      {
+        AzureWebJobsStorage__accountName: 'Not_An_Account',
+        AzureWebJobsStorage__queueServiceUri: 'http://sdnattachstore.queue.core.windows.net',
+        AzureWebJobsStorage__tableServiceUri: 'https://sdnattachstore.table.core.windows.net/?sv=2024&sig=SECRETSIG',
+        AzureWebJobsStorage__credential: 'managedidentity',
+        AzureWebJobsStorage__clientId: 'my-identity',
+      },
+      [
+        'AzureWebJobsStorage__accountName: must be a storage account name (3-24 lowercase letters and digits)',
+        'AzureWebJobsStorage__queueServiceUri: must use https (a token is never sent over http)',
+        'AzureWebJobsStorage__tableServiceUri: must not carry credentials, a query string (SAS) or a fragment',
+        'AzureWebJobsStorage__clientId: must be the client id (a GUID) of a user-assigned managed identity',
+      ],
+    ],
+    [
+      'both a client id and a resource id',
+      {
+        AzureWebJobsStorage__accountName: 'sdnattachstore',
+        AzureWebJobsStorage__credential: 'managedidentity',
+        AzureWebJobsStorage__clientId: CLIENT_ID,
+        AzureWebJobsStorage__managedIdentityResourceId:
+          '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
+      },
+      ['AzureWebJobsStorage__clientId: set either it or AzureWebJobsStorage__managedIdentityResourceId, not both'],
+    ],
+  ])('names the setting for %s', (_name, extra, expected) => {
+    const problems = problemsOf({ ...NO_STORAGE, ...extra });
+    expect(problems).toEqual(expected);
+    expect(problems.join('\n')).not.toMatch(/SECRETSIG|UseDevelopmentStorage/);
+  });
+
+  it('says what to set when there is no storage setting at all', () => {
+    expect(problemsOf({ ...NO_STORAGE })).toEqual([
+      'AzureWebJobsStorage: is required (a storage connection string, or identity-based settings: ' +
+        'AzureWebJobsStorage__accountName or AzureWebJobsStorage__queueServiceUri and ' +
+        'AzureWebJobsStorage__tableServiceUri, with AzureWebJobsStorage__credential=managedidentity)',
+    ]);
+  });
+});
+
 describe('loadConfig: caller identity', () => {
   const NO_AUTH = { AzureWebJobsStorage: MINIMAL.AzureWebJobsStorage, NC_DEFAULT_URL: MINIMAL.NC_DEFAULT_URL };
 
@@ -478,5 +629,87 @@ describe('loadConfig: caller identity', () => {
     });
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).not.toContain(secret);
+  });
+});
+
+describe('loadConfig: Key Vault', () => {
+  it('has no vault unless KEY_VAULT_URL is set, and takes it without a trailing slash', () => {
+    expect(loadConfig({ ...MINIMAL }).keyVault).toBeUndefined();
+    expect(loadConfig({ ...MINIMAL, KEY_VAULT_URL: '' }).keyVault).toBeUndefined();
+    expect(loadConfig({ ...MINIMAL, KEY_VAULT_URL: 'https://kv-lab.vault.azure.net/' }).keyVault).toEqual({
+      url: 'https://kv-lab.vault.azure.net',
+    });
+  });
+
+  it('refuses a vault URL that is not https, naming the setting', () => {
+    expect(problemsOf({ ...MINIMAL, KEY_VAULT_URL: 'http://kv-lab.vault.azure.net' })).toEqual([
+      expect.stringMatching(/^KEY_VAULT_URL: must be an https URL/),
+    ]);
+  });
+});
+
+describe('loadConfig: Application Insights', () => {
+  const CONNECTION =
+    'InstrumentationKey=00000000-0000-4000-8000-0000000000a1;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
+
+  it('exports nothing unless APPLICATIONINSIGHTS_CONNECTION_STRING is set', () => {
+    expect(loadConfig({ ...MINIMAL }).applicationInsights).toBeUndefined();
+    expect(loadConfig({ ...MINIMAL, APPLICATIONINSIGHTS_CONNECTION_STRING: '' }).applicationInsights).toBeUndefined();
+  });
+
+  it('takes the connection string, and ingestion by managed identity from the authentication string', () => {
+    expect(loadConfig({ ...MINIMAL, APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION }).applicationInsights).toEqual({
+      connectionString: CONNECTION,
+      auth: { mode: 'key' },
+    });
+    const clientId = '11111111-2222-4333-8444-555555555555';
+    expect(
+      loadConfig({
+        ...MINIMAL,
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${clientId}`,
+      }).applicationInsights?.auth,
+    ).toEqual({ mode: 'managedIdentity', clientId });
+    expect(
+      loadConfig({
+        ...MINIMAL,
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      }).applicationInsights?.auth,
+    ).toEqual({ mode: 'managedIdentity', clientId: undefined });
+  });
+
+  it('refuses a malformed connection or authentication string, naming the setting and never echoing it', () => {
+    const problems = problemsOf({
+      ...MINIMAL,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'Endpoint=https://evil.example;SharedAccessKey=s3cr3t',
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientSecret=s3cr3t',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^APPLICATIONINSIGHTS_CONNECTION_STRING: must be an Application Insights connection string/,
+      ),
+      expect.stringMatching(/^APPLICATIONINSIGHTS_AUTHENTICATION_STRING: must be Authorization=AAD/),
+    ]);
+    expect(problems.join('\n')).not.toContain('s3cr3t');
+  });
+});
+
+describe('GLOBAL_SETTINGS: the list deployment checks compare with (test/infra)', () => {
+  const required = GLOBAL_SETTINGS.filter((setting) => setting.required).map((setting) => setting.name);
+
+  it('marks as required exactly the settings without which the app refuses to start', () => {
+    for (const name of required) {
+      const env: NodeJS.ProcessEnv = { ...MINIMAL };
+      delete env[name];
+      expect(
+        problemsOf(env).some((problem) => problem.startsWith(`${name}:`)),
+        name,
+      ).toBe(true);
+    }
+    // Everything else has a default: the minimal environment sets no other schema setting and loads.
+    const others = GLOBAL_SETTINGS.filter((setting) => !setting.required).map((setting) => setting.name);
+    expect(others.filter((name) => name in MINIMAL && name !== 'WEBSITE_AUTH_ENABLED')).toEqual([]);
+    expect(() => loadConfig({ ...MINIMAL })).not.toThrow();
   });
 });

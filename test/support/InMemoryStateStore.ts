@@ -1,3 +1,4 @@
+import { containerHostName } from '../../shared/model/attachRequest';
 import type { AttachmentRecord, HistoryEvent } from '../../shared/model/records';
 import type { AttachmentPage, ListAttachmentsOptions, RecordMutation, StateStore } from '../../shared/model/StateStore';
 
@@ -80,6 +81,29 @@ export class InMemoryStateStore implements StateStore {
     const items = all.slice(start, start + options.pageSize);
     const end = start + items.length;
     return Promise.resolve({ items, continuationToken: end < all.length ? String(end) : undefined });
+  }
+
+  listContainerNetworkUsers(machineName: string, networkName: string): Promise<AttachmentRecord[]> {
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    return Promise.resolve(
+      [...this.rows.values()]
+        .map((row) => this.copy(row))
+        .filter(
+          (r) =>
+            r.runtimeStatus !== 'Detached' &&
+            same(containerHostName(r.request), machineName) &&
+            same(r.request.network.name, networkName),
+        ),
+    );
+  }
+
+  listContainerHostUsers(machineName: string): Promise<AttachmentRecord[]> {
+    const wanted = machineName.toLowerCase();
+    return Promise.resolve(
+      [...this.rows.values()]
+        .map((row) => this.copy(row))
+        .filter((r) => r.runtimeStatus !== 'Detached' && containerHostName(r.request).toLowerCase() === wanted),
+    );
   }
 
   listHistory(tenantId: string, attachmentId: string): Promise<HistoryEvent[]> {

@@ -1,4 +1,5 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
+import { expect } from 'vitest';
 
 import { allStepQueueOutputs } from '../../shared/functionsHost/stepFunction';
 
@@ -29,6 +30,14 @@ export function recordingContext(functionName: string, delivery: { dequeueCount?
   return { context, logs, outputs };
 }
 
+/** A W3C traceparent (version 00, lower-case hex). */
+export const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A step message as a function sends it: carrying its invocation's span as the next hop's parent. */
+export function sent<M extends object>(message: M): M & { traceparent: unknown } {
+  return { ...message, traceparent: expect.stringMatching(TRACEPARENT) as unknown };
+}
+
 export function postRequest(
   tenantId: string,
   body: string | undefined,
@@ -43,11 +52,19 @@ export function postRequest(
   });
 }
 
-export function attachmentRequest(method: 'GET' | 'POST', tenantId: string, id: string, suffix = '', query = '') {
+export function attachmentRequest(
+  method: 'GET' | 'POST' | 'DELETE',
+  tenantId: string,
+  id: string,
+  suffix = '',
+  query = '',
+  headers: Record<string, string> = {},
+) {
   return new HttpRequest({
     method,
     url: `${BASE}/${encodeURIComponent(tenantId)}/attachments/${encodeURIComponent(id)}${suffix}${query}`,
     params: { tenantId, id },
+    headers,
   });
 }
 

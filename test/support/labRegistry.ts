@@ -50,5 +50,17 @@ function union(a: TenantEntry | undefined, b: TenantEntry): TenantEntry {
     networkControllers[name] = { virtualNetworks: [...new Set([...existing, ...virtualNetworks])] };
   }
   const machines = new Map([...a.machines, ...b.machines].map((m) => [JSON.stringify(m).toLowerCase(), m]));
-  return { ...a, networkControllers, machines: [...machines.values()] };
+  const grants = new Map<string, Set<string>>();
+  for (const { secretName, vmNames } of [...(a.guestCredentials ?? []), ...(b.guestCredentials ?? [])]) {
+    const names = grants.get(secretName) ?? new Set<string>();
+    for (const name of vmNames) names.add(name);
+    grants.set(secretName, names);
+  }
+  const guestCredentials = [...grants].map(([secretName, names]) => ({ secretName, vmNames: [...names] }));
+  return {
+    ...a,
+    networkControllers,
+    machines: [...machines.values()],
+    ...(guestCredentials.length > 0 ? { guestCredentials } : {}),
+  };
 }

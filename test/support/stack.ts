@@ -5,6 +5,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 
 import { startArmEmulator } from '../../dev/arm/startArmEmulator';
 import { type RunningAzurite, startAzurite } from '../../dev/azurite';
+import { startKeyVaultEmulator } from '../../dev/keyVault/startKeyVaultEmulator';
 import { labRegistry } from './labRegistry';
 import { emulatorRequest, startTestNetworkController } from './ncEmulator';
 import { callApi, runnerEnvironment, type RunnerProcess, startRunnerProcess } from './runnerProcess';
@@ -62,6 +63,7 @@ export async function startStack(options: StackOptions = {}) {
     tls: testCa().issueServerCertificate(['127.0.0.1']),
     runDurationInMs: options.runDurationInMs ?? 150,
   });
+  const vault = await startKeyVaultEmulator({ port: 0, tls: testCa().issueServerCertificate(['127.0.0.1']) });
   const ncAddress: NcAddress = { baseUrl: nc.baseUrl, caCertPem: nc.ca.caCertPem };
   const env: NodeJS.ProcessEnv = {
     ...runnerEnvironment({
@@ -70,6 +72,7 @@ export async function startStack(options: StackOptions = {}) {
       ncCaCertPem: ncAddress.caCertPem,
       armOrigin: arm.origin,
     }),
+    KEY_VAULT_URL: vault.origin,
     ...(typeof options.env === 'function' ? options.env(ncAddress) : options.env),
   };
   const defaultHeaders = options.defaultHeaders ?? {};
@@ -104,7 +107,12 @@ export async function startStack(options: StackOptions = {}) {
     },
     nc,
     arm,
+    vault,
     azurite,
+    /** The Key Vault emulator's `/_emulator` routes (set, remove, count reads of a secret). */
+    vaultAdmin(method: string, path: string, body?: unknown): Promise<unknown> {
+      return emulatorRequest(`${vault.origin}${path}`, method, body);
+    },
     armAdmin(method: string, path: string, body?: unknown): Promise<unknown> {
       return emulatorRequest(`${arm.origin}${path}`, method, body);
     },
@@ -209,6 +217,7 @@ export async function startStack(options: StackOptions = {}) {
       await stopRunner();
       await nc.close();
       await arm.close();
+      await vault.close();
       await azurite.stop();
     },
   };

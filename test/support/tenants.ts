@@ -50,6 +50,15 @@ export function labTenant(
       ...(controller === 'default' ? {} : { default: { virtualNetworks: [...networks] } }),
     },
     machines: [...machines.values()] as TenantEntryInput['machines'],
+    ...guestCredentialOf(request.containerHost),
     principals: [],
   };
+}
+
+/** The lab's grant of the guest credential a request names for a VM reached through its host, if it names one. */
+function guestCredentialOf(containerHost: unknown): Pick<TenantEntryInput, 'guestCredentials'> {
+  const guest = containerHost as { vmName?: unknown; credential?: { secretName?: unknown } } | null | undefined;
+  const secretName = guest?.credential?.secretName;
+  if (typeof guest?.vmName !== 'string' || typeof secretName !== 'string') return {};
+  return { guestCredentials: [{ secretName, vmNames: [guest.vmName] }] };
 }

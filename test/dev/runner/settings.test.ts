@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expandBraces, resolveEntryPointGlob } from '../../../dev/runner/entryPointGlob';
 import { hostSettingsFrom, withEnvironmentOverrides } from '../../../dev/runner/hostConfig';
 import { applyLocalSettings } from '../../../dev/runner/localSettings';
-import { poisonQueueNameFor, resolveConnectionString, resolveQueueName } from '../../../dev/runner/queueStorage';
+import { poisonQueueNameFor, resolveConnection, resolveQueueName } from '../../../dev/runner/queueStorage';
 import { parseDurationInMs } from '../../../dev/runner/timeSpan';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'runner-settings-'));
@@ -168,13 +168,46 @@ describe('resolveEntryPointGlob', () => {
 
 describe('queue settings', () => {
   it('reads a connection setting, also with the AzureWebJobs prefix', () => {
-    expect(resolveConnectionString('AzureWebJobsStorage', { AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toBe(
-      'UseDevelopmentStorage=true',
+    const fromString = (value: string) => ({ mode: 'connectionString', connectionString: value });
+    expect(resolveConnection('AzureWebJobsStorage', { AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual(
+      fromString('UseDevelopmentStorage=true'),
     );
-    expect(resolveConnectionString('Storage', { AzureWebJobsStorage: 'x' })).toBe('x');
-    expect(resolveConnectionString(undefined, { AzureWebJobsStorage: 'y' })).toBe('y');
-    expect(() => resolveConnectionString('Missing', {})).toThrow(/"Missing" is not set/);
-    expect(() => resolveConnectionString('Ident', { Ident__queueServiceUri: 'https://x' })).toThrow(/identity-based/);
+    expect(resolveConnection('Storage', { AzureWebJobsStorage: 'x' })).toEqual(fromString('x'));
+    expect(resolveConnection(undefined, { AzureWebJobsStorage: 'y' })).toEqual(fromString('y'));
+    expect(() => resolveConnection('Missing', {})).toThrow(/"Missing" is not set/);
+  });
+
+  it('reads identity-based connections as the host does, and names what is missing or mixed', () => {
+    expect(
+      resolveConnection('Storage', {
+        AzureWebJobsStorage__accountName: 'acct1',
+        AzureWebJobsStorage__credential: 'managedidentity',
+        AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-0000000000a1',
+      }),
+    ).toEqual({
+      mode: 'identity',
+      serviceUrls: { queue: 'https://acct1.queue.core.windows.net' },
+      managedIdentity: { kind: 'clientId', clientId: '00000000-0000-0000-0000-0000000000a1' },
+    });
+    expect(
+      resolveConnection('Ident', {
+        Ident__queueServiceUri: 'https://127.0.0.1:10001/devstoreaccount1/',
+        Ident__credential: 'ManagedIdentity',
+      }),
+    ).toEqual({
+      mode: 'identity',
+      serviceUrls: { queue: 'https://127.0.0.1:10001/devstoreaccount1' },
+      managedIdentity: { kind: 'systemAssigned' },
+    });
+    expect(() => resolveConnection('Ident', { Ident__queueServiceUri: 'https://x' })).toThrow(
+      /Ident__credential: is required/,
+    );
+    expect(() => resolveConnection('Ident', { Ident__credential: 'managedidentity' })).toThrow(
+      /Ident__queueServiceUri: is required unless Ident__accountName is set/,
+    );
+    expect(() =>
+      resolveConnection('Ident', { Ident: 'UseDevelopmentStorage=true', Ident__accountName: 'acct1' }),
+    ).toThrow(/not both \(also set: Ident__accountName\)/);
   });
 
   it('resolves %setting% in queue names and validates them', () => {

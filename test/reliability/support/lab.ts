@@ -40,12 +40,21 @@ export function labOf(stack: () => ReliabilityStack) {
     nic: async (id: string) =>
       (await stack().ncAdmin('GET', `/networking/v1/networkInterfaces/${id}`)) as NetworkInterface,
     ncLog: async () => (await stack().ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[],
+    /** The PUTs to one NIC the controller emulator logged, whatever their answer. */
+    nicWrites: async (id: string) =>
+      ((await stack().ncAdmin('GET', '/_emulator/requests')) as LoggedRequest[]).filter(
+        (r) => r.method === 'PUT' && r.path.toLowerCase() === `/networking/v1/networkinterfaces/${id.toLowerCase()}`,
+      ),
     machine: async (name: string) => (await stack().armAdmin('GET', `/_emulator/machines/${name}`)) as MachineSnapshot,
   };
 }
 
 export function expectCompleted(doc: StatusDocument): void {
   expect(doc.runtimeStatus, `${doc.lastError?.code ?? ''} ${compactHistory(doc)}`).toBe('Completed');
+}
+
+export function expectDetached(doc: StatusDocument): void {
+  expect(doc.runtimeStatus, `${doc.lastError?.code ?? ''} ${compactHistory(doc)}`).toBe('Detached');
 }
 
 /** Each wanted address exactly once on the NIC, and no address twice. */
@@ -57,4 +66,37 @@ export function expectNicHoldsOnce(n: NetworkInterface, wanted: string[]): void 
       address,
     ).toHaveLength(1);
   expect(new Set(held).size).toBe(held.length);
+}
+
+/** The addresses a NIC holds, in order. */
+export const addresses = (n: NetworkInterface) =>
+  n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
+
+/** NICs the race tests load (after a controller reset), in Subnet1, holding 192.168.1.(240 + k). */
+export const RACE_NICS = ['RaceVM1_Net0', 'RaceVM2_Net0', 'RaceVM3_Net0'] as const;
+
+export async function loadRaceNics(stack: ReliabilityStack): Promise<void> {
+  await stack.ncAdmin('POST', '/_emulator/resources', {
+    resources: RACE_NICS.map((name, k) => ({
+      resourceRef: `/networkInterfaces/${name}`,
+      body: {
+        resourceId: name,
+        properties: {
+          ipConfigurations: [
+            {
+              resourceId: `${name}_IP0`,
+              properties: {
+                privateIPAddress: `192.168.1.${240 + k}`,
+                privateIPAllocationMethod: 'Static',
+                subnet: { resourceRef: '/virtualNetworks/VNet1/subnets/Subnet1' },
+              },
+            },
+          ],
+          privateMacAddress: `00155D3805${(0x10 + k).toString(16)}`,
+          privateMacAllocationMethod: 'Static',
+          configurationState: { status: 'Success', detailedInfo: [] },
+        },
+      },
+    })),
+  });
 }

@@ -9,9 +9,16 @@ import {
   type KillRecord,
   randomArmFaults,
 } from './chaos';
-import { checkInvariants, type InvariantReport, type StatusDocument, waitForAllEnded } from './invariants';
+import {
+  attachEnded,
+  checkInvariants,
+  detachedFrom,
+  type InvariantReport,
+  type StatusDocument,
+  waitForAllEnded,
+} from './invariants';
 import { type ReliabilityStack, startReliabilityStack } from './reliabilityStack';
-import { DOOMED_NIC, type PlannedAttachment, planWorkload, prepareLab, submitAll } from './workload';
+import { DOOMED_NIC, type PlannedAttachment, planWorkload, prepareLab, requestDetach, submitAll } from './workload';
 
 /**
  * Settings that keep a faulty run fast and its invocations well inside the step lease: client timeouts shorter than
@@ -41,9 +48,15 @@ export interface ScenarioOptions {
   prefix: string;
   faultProbability: number;
   timedOutProbability: number;
-  /** Kill the runner mid-invocation in each of the four steps, and this many times more. */
+  /** Kill the runner mid-invocation in each of the four steps (or `crashSteps`), and this many times more. */
   crash: boolean;
+  crashSteps?: readonly string[];
   extraKills?: number;
+  /**
+   * Detach every attachment (see planWorkload): every third a moment after its wave was submitted, while its attach
+   * runs (0, 1 or 2 s later, so it meets the attach at different steps), the others as soon as their attach ended.
+   */
+  detach?: boolean;
   onDiskAzurite?: boolean;
   /** Restart Azurite (on disk) this many times during the run, `downForInMs` each, about this far apart. */
   azuriteRestarts?: number;
@@ -70,6 +83,8 @@ export interface ScenarioResult {
   warnings: string[];
   elapsedInMs: number;
   docs: Map<string, StatusDocument>;
+  /** For a detaching scenario: how many attachments were detached from each status (see detachedFrom). */
+  detachedFrom: Record<string, number>;
   log: string[];
 }
 
@@ -116,6 +131,7 @@ export async function runScenario(
 
   // Every third attachment asks for free addresses, so several choose from the same list at the same moment.
   const plan = planWorkload({ ...options, countBased: 'every-third' });
+  const key = (item: PlannedAttachment) => `${item.tenantId}/${item.attachmentId}`;
   const waveSize = options.waveSize ?? plan.length;
   const waves: PlannedAttachment[][] = [];
   for (let i = 0; i < plan.length; i += waveSize) waves.push(plan.slice(i, i + waveSize));
@@ -126,7 +142,18 @@ export async function runScenario(
   // harness's client does not retry a POST lost with the runner (a crash between storing an attachment and enqueuing
   // its first step, and the client's retry, have their own test in crashPoints.test.ts).
   let submitting = false;
-  const calm = () => !submitting;
+  // Detach requests likewise (a DELETE lost with the runner would be the client's to send again).
+  let detaching = 0;
+  const calm = () => !submitting && detaching === 0;
+  const detach = async (item: PlannedAttachment) => {
+    detaching++;
+    try {
+      await requestDetach(stack, item);
+    } finally {
+      detaching--;
+    }
+  };
+  const detachTasks: Promise<unknown>[] = [];
   const submitWave = async (wave: readonly PlannedAttachment[]) => {
     submitting = true;
     await submitAll(stack, wave);
@@ -140,6 +167,8 @@ export async function runScenario(
       await sleep(100);
     }
     submitting = false;
+    const whileRunning = wave.filter((item) => item.detach?.when === 'running');
+    detachTasks.push(...whileRunning.map((item, k) => sleep((k % 3) * 1_000).then(() => detach(item))));
   };
   await submitWave(waves[0] ?? []);
 
@@ -152,10 +181,26 @@ export async function runScenario(
       }
     })(),
   );
+  // The others are detached as soon as their attach has ended (Completed, or Failed when doomed).
+  chaosTasks.push(
+    (async () => {
+      const waiting = new Set(plan.filter((item) => item.detach?.when === 'ended'));
+      while (waiting.size > 0 && !ended) {
+        for (const item of waiting) {
+          const answer = await stack.api('GET', `/tenants/${item.tenantId}/attachments/${item.attachmentId}`);
+          if (answer.status !== 200 || !attachEnded(answer.body as unknown as StatusDocument)) continue;
+          waiting.delete(item);
+          await detach(item);
+        }
+        await sleep(250);
+      }
+    })(),
+  );
   let kills: KillRecord[] = [];
   if (options.crash) {
     chaosTasks.push(
       crashDuringSteps(stack, {
+        ...(options.crashSteps ? { steps: options.crashSteps } : {}),
         extraKills: options.extraKills ?? 0,
         leaseSeconds: LEASE_SECONDS,
         pauseBetweenKillsInMs: options.pauseBetweenKillsInMs ?? 1_500,
@@ -195,6 +240,7 @@ export async function runScenario(
   });
   for (const [k, v] of await waited) docs.set(k, v);
   await Promise.all(chaosTasks);
+  await Promise.all(detachTasks);
 
   // Faults off for the checks (the NIC reads go through the emulator's fault rules too).
   chaos.setArmChaos(false);
@@ -223,6 +269,11 @@ export async function runScenario(
     longest >= STEP_LEASE_MS ? [`an invocation took ${longest} ms, longer than STEP_LEASE_MS ${STEP_LEASE_MS}`] : [];
   // RELIABILITY_LOG_FILE=<path> keeps every runner line of the run for reading a failure afterwards.
   if (process.env.RELIABILITY_LOG_FILE) writeFileSync(process.env.RELIABILITY_LOG_FILE, `${stack.output.join('\n')}\n`);
+  const detachOrigins: Record<string, number> = {};
+  for (const item of plan.filter((p) => p.detach)) {
+    const from = detachedFrom(docs.get(key(item))) ?? 'unknown';
+    detachOrigins[from] = (detachOrigins[from] ?? 0) + 1;
+  }
   return {
     report,
     kills,
@@ -237,6 +288,7 @@ export async function runScenario(
     warnings,
     elapsedInMs: Date.now() - started,
     docs,
+    detachedFrom: detachOrigins,
     log: stack.output,
   };
 }
@@ -263,6 +315,7 @@ export function describeResult(result: ScenarioResult): string {
     {
       elapsedInMs: result.elapsedInMs,
       statuses: result.report.summary.statuses,
+      ...(Object.keys(result.detachedFrom).length > 0 ? { detachedFrom: result.detachedFrom } : {}),
       kills,
       azuriteRestarts: result.azuriteRestarts,
       orphansReleased: result.orphansReleased,

@@ -1,5 +1,5 @@
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
-import type { ReliabilityStack } from './reliabilityStack';
+import type { ReliabilityStack, RunnerHandle } from './reliabilityStack';
 
 /**
  * A mixed workload over the seeded lab: attachments across tenants on shared NICs (so writes to one NIC race), on
@@ -15,6 +15,11 @@ export interface PlannedAttachment {
   via: 'http' | 'queue';
   /** Set for attachments a permanent fault must fail: the step and the error code it must fail with. */
   doomed?: { step: string; code: string };
+  /**
+   * Set for attachments the scenario detaches: while their attach is still under way, or once it ended. `doomed`
+   * when a permanent fault must fail the detach: the detach step and the code.
+   */
+  detach?: { when: 'running' | 'ended'; doomed?: { step: string; code: string } };
 }
 
 interface Lane {
@@ -31,7 +36,7 @@ export const EXTRA_NICS = ['ExtraVM1_Net0', 'ExtraVM2_Net0'] as const;
 /** A NIC whose every write the controller fails for good (an operation that ends Failed). */
 export const DOOMED_NIC = 'DoomedVM_Net0';
 export const DOOMED_NIC_CODE = 'PortProfileRejected';
-/** A Hyper-V host whose Arc agent is too old for Run Command: step 2 fails for good with ArcAgentTooOld. */
+/** A Hyper-V host whose Arc agent is too old for Run Command: step 1's look ahead fails for good with ArcAgentTooOld. */
 export const DOOMED_HOST = 'HV02';
 
 const LANES: Lane[] = [
@@ -127,6 +132,12 @@ export function planWorkload(options: {
    * attachment on each subnet does.
    */
   countBased?: 'every-third' | 'one-per-subnet';
+  /**
+   * Detach every attachment: every third (from the first) while its attach is under way, the others once it ended.
+   * Detaching one doomed at the controller writes the doomed NIC again, which fails for good with the same code at
+   * removeIpConfigurations.
+   */
+  detach?: boolean;
 }): PlannedAttachment[] {
   const next = { Subnet1: 100, Subnet2: 100 };
   const countUsed = new Set<string>();
@@ -145,7 +156,7 @@ export function planWorkload(options: {
           network: 'Overlay1',
         }
       : doomedAtHost
-        ? // A NIC whose host the controller does not report: step 1's host check lets it on to step 2.
+        ? // A NIC whose host the controller does not report: the host check passes, the look ahead meets HV02.
           LANES.find((l) => l.nicId === EXTRA_NICS[0])!
         : LANES[i % LANES.length]!;
     const base = SUBNET_PREFIX[lane.subnetId];
@@ -186,8 +197,16 @@ export function planWorkload(options: {
       ...(doomedAtController
         ? { doomed: { step: 'addIpConfigurations', code: DOOMED_NIC_CODE } }
         : doomedAtHost
-          ? { doomed: { step: 'enableNetworkProxy', code: 'ArcAgentTooOld' } }
+          ? { doomed: { step: 'addIpConfigurations', code: 'ArcAgentTooOld' } }
           : {}),
+      ...(options.detach
+        ? {
+            detach: {
+              when: i % 3 === 0 ? ('running' as const) : ('ended' as const),
+              ...(doomedAtController ? { doomed: { step: 'removeIpConfigurations', code: DOOMED_NIC_CODE } } : {}),
+            },
+          }
+        : {}),
     });
   }
   return plan;
@@ -210,4 +229,23 @@ export async function submitAll(stack: ReliabilityStack, plan: readonly PlannedA
         throw new Error(`submit ${item.attachmentId}: ${answer.status} ${JSON.stringify(answer.body)}`);
     }),
   );
+}
+
+/**
+ * Asks for the attachment's detach (DELETE), through `via` when given (no retry then); 202 while it detaches (or
+ * will), 200 once Detached.
+ */
+export async function requestDetach(
+  stack: ReliabilityStack,
+  item: Pick<PlannedAttachment, 'tenantId' | 'attachmentId'>,
+  via?: RunnerHandle,
+): Promise<void> {
+  const answer = await stack.api(
+    'DELETE',
+    `/tenants/${item.tenantId}/attachments/${item.attachmentId}`,
+    undefined,
+    via,
+  );
+  if (answer.status !== 202 && answer.status !== 200)
+    throw new Error(`detach ${item.attachmentId}: ${answer.status} ${JSON.stringify(answer.body)}`);
 }

@@ -1,6 +1,9 @@
 import { makeAcceptAttachRequestHandler } from '../../../shared/functionsHost/acceptHandler';
-import { makeCancelAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
-import { makeRetryAttachmentHandler } from '../../../shared/functionsHost/controlHandlers';
+import {
+  makeCancelAttachmentHandler,
+  makeDetachAttachmentHandler,
+  makeRetryAttachmentHandler,
+} from '../../../shared/functionsHost/controlHandlers';
 import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
 import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHandler';
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
@@ -58,6 +61,13 @@ export function handlerSet(
     list: makeListAttachmentsHandler(() => ({ store, pageSizeMax: 100 })),
     cancel: makeCancelAttachmentHandler(controlDeps),
     retry: makeRetryAttachmentHandler(controlDeps),
+    detach: makeDetachAttachmentHandler(() => ({
+      store,
+      tenants,
+      arcDefaults: options.arcDefaults ?? ARC_DEFAULTS,
+      nowInMs: () => NOW,
+      retryAfterInSeconds: 2,
+    })),
     accept: makeAcceptAttachRequestHandler(() => ({
       ...submitDeps(),
       sendToPoison: (message) => {

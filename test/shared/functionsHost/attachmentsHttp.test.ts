@@ -6,7 +6,7 @@ import { makeListAttachmentsHandler } from '../../../shared/functionsHost/listHa
 import { stepQueueOutput } from '../../../shared/functionsHost/stepFunction';
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
 import { stepMessage } from '../../../shared/model/messages';
-import { attachmentRequest, BASE, postRequest, recordingContext } from '../../support/functionsHost';
+import { attachmentRequest, BASE, postRequest, recordingContext, sent } from '../../support/functionsHost';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
 import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { seedRequest } from '../../support/seed';
@@ -47,12 +47,9 @@ describe('HTTP API handlers', () => {
       runtimeStatus: 'Pending',
       statusQueryGetUri: `${BASE}/contoso/attachments/seed-1`,
     });
-    expect(ctx.extraOutputs.get(firstQueue)).toEqual({
-      schemaVersion: 1,
-      tenantId: 'contoso',
-      attachmentId: 'seed-1',
-      step: 'addIpConfigurations',
-    });
+    expect(ctx.extraOutputs.get(firstQueue)).toEqual(
+      sent({ schemaVersion: 1, tenantId: 'contoso', attachmentId: 'seed-1', step: 'addIpConfigurations' }),
+    );
     expect((await store.getAttachment('contoso', 'seed-1'))?.request.nic).toEqual({ privateIpAddress: '192.168.1.9' });
   });
 
@@ -87,7 +84,7 @@ describe('HTTP API handlers', () => {
     const ctx = recordingContext('submitAttachment').context;
     const again = await submit(postRequest('contoso', JSON.stringify(seedRequest())), ctx);
     expect(again.jsonBody).toMatchObject({ id: 'seed-1', created: false, runtimeStatus: 'Pending' });
-    expect(ctx.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
+    expect(ctx.extraOutputs.get(firstQueue)).toEqual(sent(stepMessage('contoso', 'seed-1', 'addIpConfigurations')));
     expect(await store.listHistory('contoso', 'seed-1')).toHaveLength(1);
   });
 

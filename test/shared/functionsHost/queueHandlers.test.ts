@@ -10,7 +10,7 @@ import type { MachineTaskWatchMessage } from '../../../shared/model/messages';
 import { stepMessage } from '../../../shared/model/messages';
 import { newAttachmentRecord } from '../../../shared/model/records';
 import type { StepExecutorDeps } from '../../../shared/workflow/executeStep';
-import { recordingContext } from '../../support/functionsHost';
+import { recordingContext, sent } from '../../support/functionsHost';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
 import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { acceptedSeedRequest, seedRequest } from '../../support/seed';
@@ -41,7 +41,7 @@ describe('acceptAttachRequest handler', () => {
     const t = setup();
     const { context } = recordingContext('acceptAttachRequest', { dequeueCount: 1 });
     await t.handler({ schemaVersion: 1, tenantId: 'contoso', ...seedRequest() }, context);
-    expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
+    expect(context.extraOutputs.get(firstQueue)).toEqual(sent(stepMessage('contoso', 'seed-1', 'addIpConfigurations')));
     expect((await t.store.getAttachment('contoso', 'seed-1'))?.runtimeStatus).toBe('Pending');
     expect(t.poisoned).toEqual([]);
   });
@@ -73,7 +73,7 @@ describe('acceptAttachRequest handler', () => {
     );
     const { context } = recordingContext('acceptAttachRequest', { dequeueCount: 2 });
     await t.handler({ tenantId: 'contoso', ...seedRequest() }, context);
-    expect(context.extraOutputs.get(firstQueue)).toEqual(stepMessage('contoso', 'seed-1', 'addIpConfigurations'));
+    expect(context.extraOutputs.get(firstQueue)).toEqual(sent(stepMessage('contoso', 'seed-1', 'addIpConfigurations')));
   });
 
   it.each([
@@ -185,6 +185,59 @@ describe('poison handler', () => {
       recordingContext('addIpConfigurationsPoison', { dequeueCount: 1 }).context,
     );
     expect(store.writes).toBe(writes);
+  });
+});
+
+describe('poison handler and detach', () => {
+  const lastError = {
+    source: 'NetworkController' as const,
+    code: 'ServiceUnavailable',
+    message: 'down',
+    retryable: true,
+  };
+
+  async function poisoned(fields: Record<string, unknown>, step: 'enableNetworkProxy' | 'removeIpConfigurations') {
+    const store = new InMemoryStateStore();
+    await store.createAttachment(newAttachmentRecord('contoso', acceptedSeedRequest(), '2026-11-28T10:00:00.000Z'), []);
+    await store.updateAttachment('contoso', 'seed-1', (r) => ({
+      record: {
+        ...r,
+        ...fields,
+        currentStep: step,
+        steps: { ...r.steps, [step]: { status: 'Running', attempts: 5, lastError } },
+      },
+    }));
+    const handler = makeFailPoisonedStepHandler(() => ({ store, nowInMs: () => Date.now() }));
+    const { context, outputs } = recordingContext(`${step}Poison`, { dequeueCount: 1 });
+    await handler(stepMessage('contoso', 'seed-1', step), context);
+    return { record: await store.getAttachment('contoso', 'seed-1'), outputs };
+  }
+
+  it('an attach step poisoned on an attachment asked to detach goes on to detach, sending its first step', async () => {
+    const { record, outputs } = await poisoned(
+      { runtimeStatus: 'Running', cancelRequested: true, detachRequested: true },
+      'enableNetworkProxy',
+    );
+    expect(record).toMatchObject({ runtimeStatus: 'Detaching', currentStep: 'removeContainerNetwork' });
+    expect(outputs).toEqual([
+      {
+        name: stepQueueOutput('removeContainerNetwork').name,
+        value: sent(stepMessage('contoso', 'seed-1', 'removeContainerNetwork')),
+      },
+    ]);
+  });
+
+  it('a detach step poisoned ends the attachment Failed there, sending nothing', async () => {
+    const { record, outputs } = await poisoned(
+      { runtimeStatus: 'Detaching', detachRequested: true },
+      'removeIpConfigurations',
+    );
+    expect(record).toMatchObject({
+      runtimeStatus: 'Failed',
+      currentStep: 'removeIpConfigurations',
+      lastError: { code: 'ServiceUnavailable', retryable: false },
+    });
+    expect(outputs).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@ import { HttpRequest } from '@azure/functions';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { submitAttachment } from '../../../shared/api/submitAttachment';
 import { makeAcceptAttachRequestHandler } from '../../../shared/functionsHost/acceptHandler';
 import { accessPolicy } from '../../../shared/functionsHost/access';
 import { forTenantCallers } from '../../../shared/functionsHost/access';
@@ -11,10 +12,17 @@ import {
   makeListTenantsHandler,
   makePutTenantHandler,
 } from '../../../shared/functionsHost/adminHandlers';
+import {
+  makeCancelAttachmentHandler,
+  makeDetachAttachmentHandler,
+  makeRetryAttachmentHandler,
+} from '../../../shared/functionsHost/controlHandlers';
 import { makeGetAttachmentHandler } from '../../../shared/functionsHost/getHandler';
+import { makeRemovePrivateCloudPluginHandler } from '../../../shared/functionsHost/pluginHandlers';
 import { makeSubmitAttachmentHandler } from '../../../shared/functionsHost/submitHandler';
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
 import { attachmentRequest, NOW, postRequest, recordingContext } from '../../support/functionsHost';
+import { InMemoryMachineTaskStore } from '../../support/InMemoryMachineTaskStore';
 import { InMemoryStateStore } from '../../support/InMemoryStateStore';
 import { InMemoryTenantStore } from '../../support/InMemoryTenantStore';
 import { seedRequest } from '../../support/seed';
@@ -51,11 +59,13 @@ function world() {
     tenants,
     knownControllers: new Set(['default', 'other']),
     arcDefaults: LAB_DEFAULTS,
+    guestCredentialsConfigured: true,
     newAttachmentId: () => 'generated',
     nowInMs: () => NOW,
     retryAfterInSeconds: 2,
   });
   const poisoned: unknown[] = [];
+  const pluginRuns: string[] = [];
   const admin = () => ({ tenants, store, access, pageSizeMax: 100 });
   const guard = () => ({ access, tenants });
   return {
@@ -66,6 +76,24 @@ function world() {
     get: forTenantCallers(
       guard,
       makeGetAttachmentHandler(() => ({ store, retryAfterInSeconds: 2 })),
+    ),
+    cancel: forTenantCallers(
+      guard,
+      makeCancelAttachmentHandler(() => ({ store, nowInMs: () => NOW, retryAfterInSeconds: 2 })),
+    ),
+    retry: forTenantCallers(
+      guard,
+      makeRetryAttachmentHandler(() => ({ store, nowInMs: () => NOW, retryAfterInSeconds: 2 })),
+    ),
+    detach: forTenantCallers(
+      guard,
+      makeDetachAttachmentHandler(() => ({
+        store,
+        tenants,
+        arcDefaults: LAB_DEFAULTS,
+        nowInMs: () => NOW,
+        retryAfterInSeconds: 2,
+      })),
     ),
     accept: makeAcceptAttachRequestHandler(() => ({
       ...submitDeps(),
@@ -78,6 +106,25 @@ function world() {
     getTenant: makeGetTenantHandler(admin),
     list: makeListTenantsHandler(admin),
     remove: makeDeleteTenantHandler(admin),
+    pluginRuns,
+    removePlugin: makeRemovePrivateCloudPluginHandler(() => ({
+      access,
+      defaults: LAB_DEFAULTS,
+      removal: {
+        tasks: new InMemoryMachineTaskStore(),
+        wake: () => Promise.resolve(),
+        watch: () => Promise.resolve({ messageId: 'm', popReceipt: 'p' }),
+        unwatch: () => Promise.resolve(true),
+        containerHostUsers: (machineName) => store.listContainerHostUsers(machineName),
+        runScript: (machine) => {
+          pluginRuns.push(machine.machineName);
+          return Promise.resolve({ changed: false });
+        },
+        stableUuid: () => 'hash',
+        defaults: LAB_DEFAULTS,
+        nowInMs: () => NOW,
+      },
+    })),
   };
 }
 
@@ -225,6 +272,105 @@ describe('submit: a tenant may name only what its registry entry lists', () => {
   });
 });
 
+describe('submit: a VM reached through its Hyper-V host uses only the guest credentials the tenant lists', () => {
+  const throughHost = (vmName: string, secretName: string) => ({
+    containerHost: { vmName, through: 'hyperVHost' as const, credential: { secretName } },
+  });
+
+  it('accepts the tenant’s own secret for a VM it lists', async () => {
+    const w = world();
+    const { context, outputs } = recordingContext('submitAttachment');
+    const response = await w.submit(
+      post('contoso', seedRequest(throughHost('ContainerHostVM1', 'contoso-guest')), asContoso),
+      context,
+    );
+    expect(response.status).toBe(202);
+    expect(outputs).toHaveLength(1);
+  });
+
+  it.each<[string, string, string, string]>([
+    ['another tenant’s secret', 'ContainerHostVM1', 'fabrikam-guest', 'containerHost.credential.secretName'],
+    ['a secret no tenant lists', 'ContainerHostVM1', 'contoso-admin', 'containerHost.credential.secretName'],
+    ['its own secret in another tenant’s VM', 'FabrikamVM1', 'contoso-guest', 'containerHost.vmName'],
+    ['its own secret in a VM not listed for it', 'ContainerHostVM3', 'CONTOSO-GUEST', 'containerHost.vmName'],
+  ])('refuses %s with 403 naming the field; stores and enqueues nothing', async (_, vmName, secretName, field) => {
+    const w = world();
+    const { context, outputs } = recordingContext('submitAttachment');
+    const response = await w.submit(post('contoso', seedRequest(throughHost(vmName, secretName)), asContoso), context);
+    expect(response.status).toBe(403);
+    const error = errorOf(response.jsonBody);
+    expect(error.code).toBe('TenantNotAuthorized');
+    expect(error.details?.map((d) => d.target)).toEqual([field]);
+    expect(w.store.writes).toBe(0);
+    expect(outputs).toEqual([]);
+  });
+
+  it('still checks the Hyper-V host against the tenant’s machines', async () => {
+    const w = world();
+    const { context, outputs } = recordingContext('submitAttachment');
+    const request = seedRequest({
+      ...throughHost('ContainerHostVM1', 'contoso-guest'),
+      hyperVHost: { machineName: 'HV02' },
+    });
+    const response = await w.submit(post('contoso', request, asContoso), context);
+    expect(response.status).toBe(403);
+    expect(errorOf(response.jsonBody).details?.map((d) => d.target)).toEqual(['hyperVHost.machineName']);
+    expect(w.store.writes).toBe(0);
+    expect(outputs).toEqual([]);
+  });
+
+  it('the entry queue poisons another tenant’s secret, and stores nothing', async () => {
+    const w = world();
+    const { context, logs, outputs } = recordingContext('acceptAttachRequest', { dequeueCount: 1 });
+    const message = {
+      schemaVersion: 1,
+      tenantId: 'contoso',
+      ...seedRequest(throughHost('ContainerHostVM1', 'fabrikam-guest')),
+    };
+    await w.accept(message, context);
+    expect(w.poisoned).toEqual([message]);
+    expect(logs.find((l) => l.startsWith('error:'))).toContain(
+      'TenantNotAuthorized: containerHost.credential.secretName',
+    );
+    expect(w.store.writes).toBe(0);
+    expect(outputs).toEqual([]);
+  });
+
+  it('refuses the path with 400 naming containerHost.through while no Key Vault is configured', async () => {
+    const w = world();
+    const outcome = await submitAttachment(
+      {
+        store: w.store,
+        tenants: w.tenants,
+        knownControllers: new Set(['default']),
+        arcDefaults: LAB_DEFAULTS,
+        newAttachmentId: () => 'generated',
+        nowInMs: () => NOW,
+      },
+      'contoso',
+      seedRequest(throughHost('ContainerHostVM1', 'contoso-guest')),
+    );
+    expect(outcome).toMatchObject({ kind: 'invalid', issues: [{ field: 'containerHost.through' }] });
+    expect(w.store.writes).toBe(0);
+  });
+
+  it('the registry refuses a malformed grant, naming the field', async () => {
+    const w = world();
+    const response = await w.put(
+      adminRequest('PUT', 'northwind', asOperator, {
+        ...exampleTenant('contoso'),
+        guestCredentials: [{ secretName: 'bad/name', vmNames: [] }],
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(
+      errorOf(response.jsonBody)
+        .details?.map((d) => d.target)
+        .sort(),
+    ).toEqual(['guestCredentials[0].secretName', 'guestCredentials[0].vmNames']);
+  });
+});
+
 describe('callers: a principal uses only the tenants that list it', () => {
   it.each<[string, Record<string, string>, string, number]>([
     ['the operator, any tenant', asOperator, 'fabrikam', 202],
@@ -254,10 +400,143 @@ describe('callers: a principal uses only the tenants that list it', () => {
   });
 });
 
-function attachmentRequestWith(tenantId: string, id: string, headers: Record<string, string>) {
-  const plain = attachmentRequest('GET', tenantId, id);
-  return new HttpRequest({ method: 'GET', url: plain.url, params: { tenantId, id }, headers });
+function attachmentRequestWith(
+  tenantId: string,
+  id: string,
+  headers: Record<string, string>,
+  method: 'GET' | 'POST' | 'DELETE' = 'GET',
+  suffix = '',
+) {
+  return attachmentRequest(method, tenantId, id, suffix, '', headers);
 }
+
+describe('DELETE (detach): the same boundary as every other tenant route', () => {
+  type Method = 'GET' | 'POST' | 'DELETE';
+  const routes = (w: ReturnType<typeof world>) =>
+    [
+      ['GET', '', w.get],
+      ['POST', '/cancel', w.cancel],
+      ['POST', '/retry', w.retry],
+      ['DELETE', '', w.detach],
+    ] as const satisfies readonly (readonly [Method, string, unknown])[];
+
+  async function attached(w: ReturnType<typeof world>, tenantId = 'contoso', request = seedRequest()) {
+    const response = await w.submit(post(tenantId, request, asOperator), recordingContext('s').context);
+    expect(response.status).toBe(202);
+    await w.store.updateAttachment(tenantId, request.attachmentId ?? '', (record) => ({
+      record: { ...record, runtimeStatus: 'Completed', currentStep: undefined },
+    }));
+  }
+
+  it.each<[string, Record<string, string>, string, number]>([
+    ['a contoso user, on fabrikam', asContoso, 'fabrikam', 404],
+    ['a fabrikam group member, on contoso', asFabrikam, 'contoso', 404],
+    ['a principal without the tenant role', principal(CONTOSO_USER, []), 'contoso', 404],
+    ['no principal at all', {}, 'contoso', 401],
+  ])(
+    '%s: DELETE answers exactly as GET, cancel and retry do (%s), writing and sending nothing',
+    async (_, headers, tenantId, status) => {
+      const w = world();
+      await attached(w, 'contoso');
+      await attached(
+        w,
+        'fabrikam',
+        seedRequest({ virtualNetworkId: 'VNet2', containerHost: { machineName: 'FabrikamVM1' } }),
+      );
+      const writes = w.store.writes;
+      const answers: string[] = [];
+      for (const [method, suffix, handler] of routes(w)) {
+        const { context, outputs } = recordingContext('route');
+        const response = await handler(attachmentRequestWith(tenantId, 'seed-1', headers, method, suffix), context);
+        expect(response.status, `${method} ${suffix}`).toBe(status);
+        expect(outputs).toEqual([]);
+        answers.push(JSON.stringify(response.jsonBody));
+      }
+      expect(new Set(answers).size).toBe(1);
+      expect(answers[0]).not.toMatch(/seed-1|runtimeStatus/);
+      expect(w.store.writes).toBe(writes);
+    },
+  );
+
+  it('the tenant’s own principal, and the operator, detach its attachment', async () => {
+    for (const headers of [asContoso, asOperator]) {
+      const w = world();
+      await attached(w);
+      const { context, outputs } = recordingContext('detachAttachment');
+      const response = await w.detach(attachmentRequestWith('contoso', 'seed-1', headers, 'DELETE'), context);
+      expect(response.status).toBe(202);
+      expect(outputs).toHaveLength(1);
+    }
+  });
+
+  it('a tenant removed from the registry: the operator gets 403 TenantNotAuthorized naming tenantId; its principals 404', async () => {
+    const w = world();
+    await attached(w);
+    expect((await w.remove(adminRequest('DELETE', 'contoso', asOperator))).status).toBe(204);
+    const writes = w.store.writes;
+    const before = await w.store.getAttachment('contoso', 'seed-1');
+
+    const { context, outputs } = recordingContext('detachAttachment');
+    const refused = await w.detach(attachmentRequestWith('contoso', 'seed-1', asOperator, 'DELETE'), context);
+    expect(refused.status).toBe(403);
+    expect(refused.jsonBody).toEqual({
+      error: {
+        code: 'TenantNotAuthorized',
+        message: 'The tenant may not make this request: tenantId: tenant "contoso" is not registered',
+        details: [{ code: 'TenantNotAuthorized', target: 'tenantId', message: 'tenant "contoso" is not registered' }],
+      },
+    });
+    expect(outputs).toEqual([]);
+    const own = await w.detach(
+      attachmentRequestWith('contoso', 'seed-1', asContoso, 'DELETE'),
+      recordingContext('d').context,
+    );
+    expect(own.status).toBe(404);
+    expect(w.store.writes).toBe(writes);
+    expect(await w.store.getAttachment('contoso', 'seed-1')).toEqual(before);
+  });
+
+  it('an entry that no longer covers the attachment: 403 naming each field, for its own principal too', async () => {
+    const w = world();
+    await attached(w);
+    w.tenants.set('contoso', {
+      ...(await w.tenants.getTenant('contoso'))!.entry,
+      networkControllers: { default: { virtualNetworks: ['VNet3'] } },
+      machines: [{ machineName: 'HV01' }],
+    });
+    const writes = w.store.writes;
+    for (const headers of [asContoso, asOperator]) {
+      const { context, outputs } = recordingContext('detachAttachment');
+      const response = await w.detach(attachmentRequestWith('contoso', 'seed-1', headers, 'DELETE'), context);
+      expect(response.status).toBe(403);
+      const error = errorOf(response.jsonBody);
+      expect(error.code).toBe('TenantNotAuthorized');
+      expect(error.details?.map((d) => [d.code, d.target])).toEqual([
+        ['TenantNotAuthorized', 'virtualNetworkId'],
+        ['TenantNotAuthorized', 'containerHost.machineName'],
+      ]);
+      expect(outputs).toEqual([]);
+    }
+    expect(w.store.writes).toBe(writes);
+  });
+
+  it.each(['..', "' or PartitionKey ne '", 'a/b', ''])(
+    'a hostile tenant id %j is the handler’s 400 naming tenantId, for any caller, nothing read or written',
+    async (tenantId) => {
+      const w = world();
+      const reads = w.tenants.reads;
+      for (const headers of [asContoso, asOperator]) {
+        const { context, outputs } = recordingContext('detachAttachment');
+        const response = await w.detach(attachmentRequestWith(tenantId, 'seed-1', headers, 'DELETE'), context);
+        expect(response.status).toBe(400);
+        expect(errorOf(response.jsonBody).details?.map((d) => d.target)).toEqual(['tenantId']);
+        expect(outputs).toEqual([]);
+      }
+      expect(w.tenants.reads).toBe(reads);
+      expect(w.store.writes).toBe(0);
+    },
+  );
+});
 
 describe('admin API: the operator’s registry', () => {
   const entry = { ...exampleTenant('contoso'), principals: [CONTOSO_USER] };
@@ -317,6 +596,25 @@ describe('admin API: the operator’s registry', () => {
     expect((await w.put(adminRequest('PUT', 'northwind', asContoso, entry))).status).toBe(403);
     expect((await w.list(adminRequest('GET', undefined, asFabrikam))).status).toBe(403);
     expect((await w.remove(adminRequest('DELETE', 'contoso', {}))).status).toBe(401);
+    // The machine routes of the admin API refuse a tenant caller the same way, before reading anything.
+    const plugin = (headers: Record<string, string>) =>
+      w.removePlugin(
+        new HttpRequest({
+          method: 'POST',
+          url: 'http://127.0.0.1:7071/api/admin/machines/ContainerHostVM1/private-cloud-plugin/remove',
+          params: { area: 'admin', machineName: 'ContainerHostVM1' },
+          headers,
+        }),
+        recordingContext('removePrivateCloudPlugin').context,
+      );
+    const byTenant = await plugin(asContoso);
+    expect(byTenant.status).toBe(403);
+    expect(errorOf(byTenant.jsonBody).code).toBe('OperatorOnly');
+    expect(errorOf((await w.put(adminRequest('PUT', 'northwind', asFabrikam, entry))).jsonBody).code).toBe(
+      'OperatorOnly',
+    );
+    expect((await plugin({})).status).toBe(401);
+    expect(w.pluginRuns).toEqual([]);
     expect(await w.tenants.getTenant('northwind')).toBeUndefined();
     expect(await w.tenants.getTenant('contoso')).toBeDefined();
   });

@@ -29,6 +29,12 @@ const SEED_REQUEST = {
 
 type Json = Record<string, unknown>;
 
+/** The seed scenario with its container host VM reached through HV01 (PowerShell Direct). */
+const THROUGH_HOST: Json = {
+  ...SEED_REQUEST,
+  containerHost: { vmName: 'ContainerHostVM1', through: 'hyperVHost', credential: { secretName: 'contoso-guest' } },
+};
+
 const withField = (path: string, value: unknown, base: Json = SEED_REQUEST): Json => withPath(path, value, base);
 
 function issuesOf(value: unknown, schema: z.ZodType = AttachRequestSchema): FieldIssue[] {
@@ -178,6 +184,14 @@ describe('AttachRequestSchema: invalid requests name the field and the reason', 
     ['count -1', withField('containerIps', { count: -1 }), [issue('containerIps.count', 'must be at least 1')]],
     ['count 257', withField('containerIps', { count: 257 }), [issue('containerIps.count', 'must be at most 256')]],
     ['driver nat', withField('network.driver', 'nat'), [issue('network.driver', 'must be "l2bridge" or "l2tunnel"')]],
+    ...['nat', 'none', 'default', 'Default'].map(
+      (name) =>
+        [`network name ${name}`, withField('network.name', name), [issue('network.name', 'predefined')]] as [
+          string,
+          Json,
+          { field: string; reason: string }[],
+        ],
+    ),
     [
       'driver transparent',
       withField('network.driver', 'transparent'),
@@ -332,6 +346,8 @@ describe('AttachRequestSchema: identifiers carry no injection or traversal', () 
     ['containerHost.resourceGroup', SEED_REQUEST],
     ['containerHost.subscriptionId', SEED_REQUEST],
     ['network.name', SEED_REQUEST],
+    ['containerHost.vmName', THROUGH_HOST],
+    ['containerHost.credential.secretName', THROUGH_HOST],
   ];
   const hostileValues = [
     'VNet1; Remove-Item C:\\ -Recurse',
@@ -365,8 +381,10 @@ describe('AttachRequestSchema: identifiers carry no injection or traversal', () 
     '-VNet1',
     'x'.repeat(129),
   ];
-  // Azure allows a leading "-" in resource group names (they only reach ARM URL paths, never a command line).
-  const allowedIn = (field: string, value: string) => field.endsWith('resourceGroup') && value === '-VNet1';
+  // Azure allows a leading "-" in resource group and Key Vault secret names (they only reach URL paths, never a
+  // command line).
+  const allowedIn = (field: string, value: string) =>
+    (field.endsWith('resourceGroup') || field.endsWith('secretName')) && value === '-VNet1';
   const cases = identifierFields.flatMap(([field, base]) =>
     hostileValues
       .filter((value) => !allowedIn(field, value))
@@ -506,5 +524,64 @@ describe('parseOrThrow', () => {
     expect(error.message).toMatch(
       /^body\.subnetId: must match .*; body\.network\.driver: must be "l2bridge" or "l2tunnel"$/,
     );
+  });
+});
+
+describe('AttachRequestSchema: a container host VM reached through its Hyper-V host', () => {
+  const withGuest = (path: string, value: unknown) => withField(`containerHost.${path}`, value, THROUGH_HOST);
+
+  it('accepts the VM name, the path and the secret name, unchanged', () => {
+    expect(AttachRequestSchema.parse(THROUGH_HOST).containerHost).toEqual(THROUGH_HOST.containerHost);
+  });
+
+  it.each([
+    ['vmName', 'vm;calc', 'containerHost.vmName'],
+    ['vmName', '$(calc)', 'containerHost.vmName'],
+    ['vmName', 'vm name', 'containerHost.vmName'],
+    ['vmName', '-vm', 'containerHost.vmName'],
+    ['vmName', 'vm\n', 'containerHost.vmName'],
+    ['vmName', '..\\..\\vm', 'containerHost.vmName'],
+    ['vmName', 'a'.repeat(65), 'containerHost.vmName'],
+    ['vmName', 42, 'containerHost.vmName'],
+    ['credential.secretName', 'contoso_guest', 'containerHost.credential.secretName'],
+    ['credential.secretName', '../keys/other', 'containerHost.credential.secretName'],
+    ['credential.secretName', 'guest?api-version=1', 'containerHost.credential.secretName'],
+    ['credential.secretName', 'a'.repeat(128), 'containerHost.credential.secretName'],
+    ['credential.secretName', '', 'containerHost.credential.secretName'],
+    ['through', 'hyperv', 'containerHost.through'],
+    ['through', 'arc', 'containerHost.through'],
+  ])('rejects %s %j, naming %s', (path, value, field) => {
+    expect(issuesOf(withGuest(path, value)).map((i) => i.field)).toEqual([field]);
+  });
+
+  it('names each missing part', () => {
+    expect(issuesOf({ ...THROUGH_HOST, containerHost: { through: 'hyperVHost' } })).toEqual([
+      issue('containerHost.vmName', 'is required'),
+      issue('containerHost.credential', 'is required'),
+    ]);
+    expect(issuesOf(withGuest('credential', {}))).toEqual([
+      issue('containerHost.credential.secretName', 'is required'),
+    ]);
+  });
+
+  it('refuses unknown fields, a password in the request among them, and a mix of both forms', () => {
+    expect(issuesOf(withGuest('credential.password', 'x'))).toEqual([
+      issue('containerHost.credential', 'unknown field(s): password'),
+    ]);
+    expect(issuesOf(withGuest('machineName', 'ContainerHostVM1'))).toEqual([
+      issue('containerHost', 'unknown field(s): machineName'),
+    ]);
+    expect(issuesOf(withField('containerHost.vmName', 'ContainerHostVM1'))).toEqual([
+      issue('containerHost', 'unknown field(s): vmName'),
+    ]);
+  });
+
+  it('keeps the Arc form as it was', () => {
+    expect(issuesOf(withField('containerHost.machineName', 'vm;calc')).map((i) => i.field)).toEqual([
+      'containerHost.machineName',
+    ]);
+    expect(issuesOf({ ...SEED_REQUEST, containerHost: 'ContainerHostVM1' })).toEqual([
+      issue('containerHost', 'must be an object'),
+    ]);
   });
 });

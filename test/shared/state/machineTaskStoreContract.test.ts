@@ -129,4 +129,15 @@ describe.each(stores)('MachineTaskStore contract (%s)', (_, newStore) => {
     expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', '')).toEqual([waiter('a1', 2)]);
     expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', 'other')).toEqual([waiter('a4', 1)]);
   });
+
+  it('keeps the trace context a waiter parked with, so its wake-up continues its own trace', async () => {
+    const tasks = newStore();
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=1' };
+    await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', { ...waiter('a1', 1), trace });
+    await tasks.addWaiter(MACHINE, 'enableNetworkProxy', '', waiter('a2', 2));
+    expect(await tasks.listWaiters(MACHINE, 'enableNetworkProxy', '')).toEqual([
+      { ...waiter('a1', 1), trace },
+      waiter('a2', 2),
+    ]);
+  });
 });

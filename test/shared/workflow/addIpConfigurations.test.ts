@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { isKnownError } from '../../../shared/errors';
+import { isKnownError, StepError } from '../../../shared/errors';
 import { stableUuid } from '../../../shared/ids';
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
+import { withAllSteps } from '../../../shared/model/records';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
 import { OWNER_TAG, ownerOf, writableNic } from '../../../shared/networkController/nicMerge';
@@ -44,6 +45,8 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
       writer: new NicUpdateBatcher(client, { windowInMs: 20, pollIntervalInMs: 20, stableUuid, sleep }),
       // Every tenant here may use contoso's network and machines; the boundary has tests of its own.
       authorize: tenantGuard(new InMemoryTenantStore({ lab: () => exampleTenant('contoso') }), LAB_DEFAULTS),
+      // The look ahead at the machines has tests of its own.
+      preflight: () => Promise.resolve({}),
       pollIntervalInMs: 20,
       operationTimeoutInMs: 10_000,
     };
@@ -58,6 +61,7 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
         attachmentId,
         request: acceptedSeedRequest({ attachmentId, ...overrides }),
         attempt: 1,
+        steps: withAllSteps({}),
         result: {},
         ...(saved.checkpoint ? { checkpoint: saved.checkpoint } : {}),
         saveCheckpoint: (checkpoint) => {
@@ -120,6 +124,14 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
       (r) => r.method === 'PUT' && r.status < 300,
     );
     expect(puts).toHaveLength(1);
+  });
+
+  it('writes nothing when the look ahead at the machines refuses the request', async () => {
+    const before = await nic(NIC1);
+    deps.preflight = () =>
+      Promise.reject(new StepError('containerHost (Typo): not found', { code: 'ResourceNotFound', retryable: false }));
+    await expect(attachment('look-ahead').deliver()).rejects.toMatchObject({ code: 'ResourceNotFound' });
+    expect((await nic(NIC1)).etag).toBe(before.etag);
   });
 
   it('writes the NIC again when the controller’s operation ended Failed with RetryableError', async () => {
@@ -198,5 +210,157 @@ describe('addIpConfigurations against the Network Controller emulator', () => {
     await expect(
       attachment('late', { containerIps: { addresses: ['192.168.1.150'] } }).untilDone(),
     ).rejects.toMatchObject({ code: 'PrivateIPAddressInUse' });
+  });
+
+  describe('reads only the request’s virtual network', () => {
+    interface LoggedRequest {
+      method: string;
+      path: string;
+      status: number;
+      ifMatch: string | null;
+    }
+    const requests = async () => (await nc.admin('GET', '/_emulator/requests')) as LoggedRequest[];
+    const SUBNET1 = '/virtualNetworks/VNet1/subnets/Subnet1';
+    /** A NIC put in place by another writer (another process, or a person), through the controller's API. */
+    const putByOther = async (nicId: string, ipConfigurations: object[]) => {
+      await client.putNetworkInterface(nicId, {
+        resourceId: nicId,
+        properties: { privateMacAllocationMethod: 'Dynamic', ipConfigurations },
+      } as never);
+      // Past the emulator's provisioning delay: the NIC is Succeeded before the attachment reads it.
+      await sleep(60);
+    };
+    const onSubnet1 = (resourceId: string, address: string, owner?: string) => ({
+      resourceId,
+      ...(owner === undefined ? {} : { tags: { [OWNER_TAG]: owner } }),
+      properties: {
+        privateIPAddress: address,
+        privateIPAllocationMethod: 'Static',
+        subnet: { resourceRef: SUBNET1 },
+      },
+    });
+
+    it('never lists the controller’s NICs, and reads no NIC of another network, however many there are', async () => {
+      // 300 NICs of other tenants, on 30 virtual networks that reuse VNet1's addresses.
+      const resources = Array.from({ length: 30 }, (_, v) => [
+        {
+          resourceRef: `/virtualNetworks/Other${v}`,
+          body: {
+            properties: { subnets: [{ resourceId: 'Subnet1', properties: { addressPrefix: '192.168.1.0/24' } }] },
+          },
+        },
+        ...Array.from({ length: 10 }, (_, n) => ({
+          resourceRef: `/networkInterfaces/Other${v}_VM${n}`,
+          body: {
+            properties: {
+              privateMacAllocationMethod: 'Dynamic',
+              ipConfigurations: [
+                {
+                  resourceId: 'IP0',
+                  properties: {
+                    privateIPAddress: `192.168.1.${101 + n}`,
+                    privateIPAllocationMethod: 'Static',
+                    subnet: { resourceRef: `/virtualNetworks/Other${v}/subnets/Subnet1` },
+                  },
+                },
+              ],
+            },
+          },
+        })),
+      ]).flat();
+      await nc.admin('POST', '/_emulator/resources', { resources });
+      await nc.admin('DELETE', '/_emulator/requests');
+
+      expect(taken(await attachment('cold').untilDone())).toHaveLength(10);
+      const log = await requests();
+      expect(log.filter((r) => /\/networkInterfaces\/?$/i.test(r.path))).toEqual([]);
+      expect(log.filter((r) => /\/networkInterfaces\/Other/i.test(r.path))).toEqual([]);
+      // VNet1's subnets once, then VNet1's three NICs once each (and the written one again around its write).
+      expect(log.filter((r) => /\/virtualNetworks\/VNet1\/subnets$/i.test(r.path))).toHaveLength(1);
+      const nicReads = new Set(
+        log.filter((r) => r.method === 'GET' && /networkInterfaces/i.test(r.path)).map((r) => r.path),
+      );
+      expect([...nicReads].map((p) => p.split('/').pop()).sort()).toEqual([NIC1, NIC2, 'TenantVM3_Net0']);
+    });
+
+    it('reads no ACL the subnet already names (its back-references span tenants); reads another, and refuses a missing one', async () => {
+      expect(taken(await attachment('subnet-acl', { containerIps: { count: 1 } }).untilDone())).toHaveLength(1);
+      expect((await requests()).filter((r) => /accessControlLists/i.test(r.path))).toEqual([]);
+      const before = await nic(NIC1);
+      await expect(
+        attachment('no-acl', { accessControlListId: 'NoSuchAcl', containerIps: { count: 1 } }).deliver(),
+      ).rejects.toMatchObject({ code: 'NotFound', statusCode: 404 });
+      expect((await requests()).filter((r) => /accessControlLists\/NoSuchAcl$/i.test(r.path))).toHaveLength(1);
+      expect((await nic(NIC1)).etag).toBe(before.etag);
+    });
+
+    it('finds by resourceId a NIC that joined the network after the network was read, with one direct read', async () => {
+      await attachment('warm', { containerIps: { addresses: ['192.168.1.140'] } }).untilDone();
+      await putByOther('Joined_Net0', [onSubnet1('Joined_IP0', '192.168.1.60')]);
+      await nc.admin('DELETE', '/_emulator/requests');
+      const joined = attachment('joined', {
+        nic: { resourceId: 'Joined_Net0' },
+        containerIps: { addresses: ['192.168.1.141'] },
+      });
+      expect(taken(await joined.untilDone())).toEqual(['192.168.1.141']);
+      // The cached network was not read again: the named NIC was read on its own.
+      expect((await requests()).filter((r) => /subnets$/i.test(r.path))).toEqual([]);
+      expect((await nic('Joined_Net0')).properties.ipConfigurations.map((c) => c.resourceId)).toEqual([
+        'Joined_IP0',
+        'IP_192_168_1_141',
+      ]);
+    });
+
+    it('refuses a named NIC with no configuration on any network as not the tenant’s, not as missing', async () => {
+      await putByOther('Bare_Net0', []);
+      await expect(
+        attachment('bare', { nic: { resourceId: 'Bare_Net0' }, containerIps: { count: 1 } }).deliver(),
+      ).rejects.toMatchObject({ code: 'NicNotInTenantNetwork', retryable: false });
+      await expect(
+        attachment('missing', { nic: { resourceId: 'Missing_Net0' }, containerIps: { count: 1 } }).deliver(),
+      ).rejects.toMatchObject({ code: 'NotFound', retryable: false });
+      expect((await requests()).filter((r) => r.method === 'PUT' && r.path.includes('Bare'))).toHaveLength(1);
+    });
+
+    it('finds by the VM’s address a NIC that joined after the network was read, by reading the network again', async () => {
+      await attachment('warm', { containerIps: { addresses: ['192.168.1.140'] } }).untilDone();
+      await putByOther('Joined_Net0', [onSubnet1('Joined_IP0', '192.168.1.61')]);
+      await nc.admin('DELETE', '/_emulator/requests');
+      const byAddress = attachment('by-address', {
+        nic: { privateIpAddress: '192.168.1.61' },
+        containerIps: { addresses: ['192.168.1.142'] },
+      });
+      expect(taken(await byAddress.untilDone())).toEqual(['192.168.1.142']);
+      expect((await requests()).filter((r) => /\/virtualNetworks\/VNet1\/subnets$/i.test(r.path))).toHaveLength(1);
+    });
+
+    it.each([
+      ['on the same NIC', NIC1],
+      ['on another NIC of the network', NIC2],
+    ])(
+      'a cached read gone stale (another process took the next free address %s): the write is refused, the network read again, another address chosen',
+      async (_, holder) => {
+        // Warms the view: VNet1's lowest free address is 192.168.1.2.
+        expect(taken(await attachment('first', { containerIps: { count: 1 } }).untilDone())).toEqual(['192.168.1.2']);
+        const before = await client.getNetworkInterface(holder);
+        const body = writableNic(before.value);
+        body.properties.ipConfigurations.push(onSubnet1('IP_192_168_1_3', '192.168.1.3', ownerOf('contoso', 'other')));
+        await client.putNetworkInterface(holder, body, { ifMatch: before.etag });
+        await sleep(60);
+        await nc.admin('DELETE', '/_emulator/requests');
+        const late = attachment('late', { containerIps: { count: 1 } });
+        expect(taken(await late.untilDone())).toEqual(['192.168.1.4']);
+        const log = await requests();
+        // The network was read again after the refusal, and no write used the stale etag of the cached read.
+        expect(log.filter((r) => /\/virtualNetworks\/VNet1\/subnets$/i.test(r.path))).toHaveLength(1);
+        const puts = log.filter((r) => r.method === 'PUT');
+        expect(puts.every((r) => r.ifMatch !== before.etag)).toBe(true);
+        expect(puts.filter((r) => r.status < 300)).toHaveLength(1);
+        const holderAddresses = (await nic(holder)).properties.ipConfigurations.map(
+          (c) => c.properties.privateIPAddress,
+        );
+        expect(holderAddresses).toContain('192.168.1.3');
+      },
+    );
   });
 });

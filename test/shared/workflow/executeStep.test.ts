@@ -378,6 +378,64 @@ describe('executeStep', () => {
   });
 });
 
+describe('executeStep and detach', () => {
+  const refused = () =>
+    Promise.reject(
+      new StepError('the tenant may no longer do this', { code: 'TenantNotAuthorized', retryable: false }),
+    );
+
+  it('a detach step that fails for good ends the attachment Failed and sends nothing: no second detach', async () => {
+    const t = setup(succeed, { steps: { removeIpConfigurations: refused } });
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: { ...r, runtimeStatus: 'Detaching', currentStep: 'removeIpConfigurations', detachRequested: true },
+    }));
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, 'removeIpConfigurations'), t.delivery());
+    expect(result).toEqual({});
+    expect(await t.store.getAttachment(TENANT, ID)).toMatchObject({
+      runtimeStatus: 'Failed',
+      currentStep: 'removeIpConfigurations',
+      lastError: { code: 'TenantNotAuthorized' },
+    });
+    expect((await t.store.listHistory(TENANT, ID)).map((e) => e.type)).not.toContain('DetachStarted');
+  });
+
+  it('an attach step that fails for good on an attachment asked to detach hands over to the first detach step', async () => {
+    const t = setup(refused);
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: { ...r, cancelRequested: true, detachRequested: true },
+    }));
+    // The step was under way when the DELETE came: it ends, then the detach starts.
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: { ...r, steps: { ...r.steps, [STEP]: { status: 'Running', attempts: 1 } } },
+    }));
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery(2, 'inv-2'));
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'removeContainerNetwork'));
+    expect(await t.store.getAttachment(TENANT, ID)).toMatchObject({
+      runtimeStatus: 'Detaching',
+      currentStep: 'removeContainerNetwork',
+    });
+  });
+
+  it('the last detach step’s success ends the attachment Detached with nothing to send', async () => {
+    const t = setup(succeed, {
+      steps: {
+        removeIpConfigurations: () => Promise.resolve({ kind: 'succeeded', result: {}, detail: { released: [] } }),
+      },
+    });
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: { ...r, runtimeStatus: 'Detaching', currentStep: 'removeIpConfigurations', detachRequested: true },
+    }));
+    expect(await executeStep(t.deps, stepMessage(TENANT, ID, 'removeIpConfigurations'), t.delivery())).toEqual({});
+    expect(await t.store.getAttachment(TENANT, ID)).toMatchObject({
+      runtimeStatus: 'Detached',
+      currentStep: undefined,
+    });
+  });
+});
+
 describe('executeStep with a probe (a step that may need no work)', () => {
   const STEP2 = 'enableNetworkProxy';
   const reused: StepProbe = () => Promise.resolve({ kind: 'succeeded', result: {}, detail: { reused: true } } as const);
@@ -494,5 +552,117 @@ describe('executeStep with a probe (a step that may need no work)', () => {
       expect(t.logs.some((l) => l.includes('nothing to do (superseded)'))).toBe(true);
       expect((await t.store.getAttachment(TENANT, ID))?.steps[STEP2].awaitingRecheck).toBe(2);
     }
+  });
+});
+
+describe('executeStep finishes the steps after its own that need no work, in the same write', () => {
+  const reused: StepProbe = (run) =>
+    Promise.resolve({ kind: 'succeeded', result: {}, detail: { reused: true, sawSubnet: run.result.subnet } } as const);
+  const subnet = {
+    resourceRef: '/virtualNetworks/VNet1/subnets/Subnet1',
+    addressPrefix: '10.0.0.0/24',
+    gateway: '10.0.0.1',
+  };
+  const step1: StepImplementation = () => Promise.resolve({ kind: 'succeeded', result: { subnet }, detail: {} });
+
+  function withProbes(probes: StepExecutorDeps['probes'], implementation = step1) {
+    return setup(implementation, { probes });
+  }
+
+  it('completes the attachment in step 1’s delivery when steps 2-4 are already applied: two writes, no message', async () => {
+    const t = withProbes({
+      enableNetworkProxy: reused,
+      installPrivateCloudPlugin: reused,
+      createContainerNetwork: reused,
+    });
+    await seed(t.store);
+    const writes = t.store.writes;
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(result.next).toBeUndefined();
+    // The claim, then one write for all four outcomes.
+    expect(t.store.writes - writes).toBe(2);
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record).toMatchObject({ runtimeStatus: 'Completed', currentStep: undefined, result: { subnet } });
+    for (const step of ['enableNetworkProxy', 'installPrivateCloudPlugin', 'createContainerNetwork'] as const) {
+      expect(record?.steps[step]).toMatchObject({ status: 'Succeeded', attempts: 1, detail: { reused: true } });
+      expect(record?.steps[step].startedTime).toBeDefined();
+    }
+    // Step 4's probe saw what step 1 produced.
+    expect(record?.steps.createContainerNetwork.detail).toMatchObject({ sawSubnet: subnet });
+    const history = (await t.store.listHistory(TENANT, ID)).map((e) => `${e.type} ${e.step ?? ''}`.trim());
+    expect(history).toEqual([
+      'Submitted',
+      `StepStarted ${STEP}`,
+      `StepSucceeded ${STEP}`,
+      'StepStarted enableNetworkProxy',
+      'StepSucceeded enableNetworkProxy',
+      'StepStarted installPrivateCloudPlugin',
+      'StepSucceeded installPrivateCloudPlugin',
+      'StepStarted createContainerNetwork',
+      'StepSucceeded createContainerNetwork',
+      'Completed',
+    ]);
+    const started = (await t.store.listHistory(TENANT, ID)).find(
+      (e) => e.type === 'StepStarted' && e.step === 'installPrivateCloudPlugin',
+    );
+    expect(started?.message).toBe('right after enableNetworkProxy, in the same delivery');
+  });
+
+  it.each([
+    ['finds work to do', () => Promise.resolve(undefined)],
+    ['fails', () => Promise.reject(new StepError('no', { code: 'TenantNotAuthorized', retryable: false }))],
+  ] as const)('stops at the first step whose probe %s, and sends that step its message', async (_, third) => {
+    const t = withProbes({
+      enableNetworkProxy: reused,
+      installPrivateCloudPlugin: third,
+      createContainerNetwork: reused,
+    });
+    await seed(t.store);
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'installPrivateCloudPlugin'));
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record).toMatchObject({ runtimeStatus: 'Running', currentStep: 'installPrivateCloudPlugin' });
+    expect(record?.steps.enableNetworkProxy.status).toBe('Succeeded');
+    expect(record?.steps.installPrivateCloudPlugin).toMatchObject({ status: 'Pending', attempts: 0 });
+    expect(record?.steps.createContainerNetwork).toMatchObject({ status: 'Pending', attempts: 0 });
+  });
+
+  it('finishes no later step once a cancel arrived while step 1 ran: step 2’s message ends it at the boundary', async () => {
+    const late: { store?: InMemoryStateStore } = {};
+    const t = withProbes({ enableNetworkProxy: reused }, async () => {
+      await late.store?.updateAttachment(TENANT, ID, (r) => ({ record: { ...r, cancelRequested: true } }));
+      return step1({} as never);
+    });
+    late.store = t.store;
+    await seed(t.store);
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, STEP), t.delivery());
+    expect(result.next).toEqual(stepMessage(TENANT, ID, 'enableNetworkProxy'));
+    const record = await t.store.getAttachment(TENANT, ID);
+    expect(record?.steps.enableNetworkProxy).toMatchObject({ status: 'Pending', attempts: 0 });
+    await executeStep(t.deps, stepMessage(TENANT, ID, 'enableNetworkProxy'), t.delivery(1, 'inv-2'));
+    expect((await t.store.getAttachment(TENANT, ID))?.runtimeStatus).toBe('Canceled');
+  });
+
+  it('a step finished by its probe finishes the ones after it too', async () => {
+    const t = withProbes({
+      enableNetworkProxy: reused,
+      installPrivateCloudPlugin: reused,
+      createContainerNetwork: reused,
+    });
+    await seed(t.store);
+    await t.store.updateAttachment(TENANT, ID, (r) => ({
+      record: {
+        ...r,
+        runtimeStatus: 'Running',
+        currentStep: 'enableNetworkProxy',
+        result: { subnet },
+        steps: { ...r.steps, [STEP]: { status: 'Succeeded', attempts: 1 } },
+      },
+    }));
+    const writes = t.store.writes;
+    const result = await executeStep(t.deps, stepMessage(TENANT, ID, 'enableNetworkProxy'), t.delivery());
+    expect(result.next).toBeUndefined();
+    expect(t.store.writes - writes).toBe(1);
+    expect((await t.store.getAttachment(TENANT, ID))?.runtimeStatus).toBe('Completed');
   });
 });

@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { RemoteRunClient } from '../../../shared/arc/remoteRun';
-import { enableNetworkProxyScript } from '../../../shared/arc/scripts';
+import {
+  enableNetworkProxyScript,
+  ensureContainerNetworkScript,
+  removeContainerNetworkScript,
+} from '../../../shared/arc/scripts';
 import { stableUuid } from '../../../shared/ids';
 import type { TaskWaiter } from '../../../shared/model/MachineTaskStore';
 import type { MachineTaskWatchMessage, SentMessageReceipt } from '../../../shared/model/messages';
+import { withAllSteps } from '../../../shared/model/records';
 import {
   type MachineTaskCheckpoint,
   type MachineTaskDeps,
@@ -69,6 +74,7 @@ function runFor(attachmentId: string, checkpoint?: MachineTaskCheckpoint): StepR
     attachmentId,
     request: {} as StepRunContext<MachineTaskCheckpoint>['request'],
     attempt: 1,
+    steps: withAllSteps({}),
     result: {},
     checkpoint,
     saveCheckpoint: (next) => {
@@ -268,5 +274,181 @@ describe('watchMachineTask: the one safety net for every step parked on a run', 
     expect(await watchMachineTask(deps, watches[0]!.message, Date.now, log)).toBe('handed over');
     expect(watches).toHaveLength(1);
     expect(woken).toEqual([]);
+  });
+});
+
+describe('runMachineTask: the record of a network’s creation also records its removal', () => {
+  const VM = 'ContainerHostVM1';
+  const input: { networkName: string; driver: 'l2bridge' | 'l2tunnel'; subnet: string; gateway: string } = {
+    networkName: 'TaskNet',
+    driver: 'l2bridge',
+    subnet: '192.168.1.0/24',
+    gateway: '192.168.1.1',
+  };
+  const ensure: MachineTaskSpec<typeof input> = {
+    step: 'createContainerNetwork',
+    machine: machine(VM),
+    subject: input.networkName,
+    script: ensureContainerNetworkScript,
+    input,
+  };
+  // The same task record and the very same inputs (so the same input hash): only the script tells them apart.
+  const removal: MachineTaskSpec<Partial<typeof input> & { networkName: string }> = {
+    ...ensure,
+    forStep: 'removeContainerNetwork',
+    script: removeContainerNetworkScript,
+  };
+
+  async function appliedBy<T>(
+    tasks: InMemoryMachineTaskStore,
+    spec: MachineTaskSpec<T>,
+    attachmentId: string,
+  ): Promise<void> {
+    expect(spec.script.version).toBe(ensureContainerNetworkScript.version);
+    const stored = await tasks.putTask(
+      {
+        machine: spec.machine,
+        task: spec.step,
+        subject: spec.subject,
+        status: 'Applied',
+        script: spec.script.name,
+        scriptVersion: spec.script.version,
+        inputHash: stableUuid(JSON.stringify(spec.input)),
+        appliedTime: new Date().toISOString(),
+        appliedBy: { tenantId: 'contoso', attachmentId },
+        exitCode: 0,
+        result: { ok: true, changed: true },
+        updatedTime: new Date().toISOString(),
+      },
+      undefined,
+    );
+    expect(stored).toBeDefined();
+  }
+
+  async function untilDone<T>(
+    deps: MachineTaskDeps,
+    run: StepRunContext<MachineTaskCheckpoint>,
+    spec: MachineTaskSpec<T>,
+  ) {
+    let outcome = await runMachineTask(deps, run, spec);
+    while (outcome.kind === 'waiting') {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      run.checkpoint = outcome.checkpoint;
+      outcome = await runMachineTask(deps, run, spec);
+    }
+    return outcome;
+  }
+
+  it('a removal’s Applied record is never reused by a creation, nor answered by its probe: the network is made', async () => {
+    const { deps, tasks } = lab();
+    await appliedBy(tasks, removal, 'remover');
+    expect(await reusedMachineTask(deps, runFor('creator'), ensure)).toBeUndefined();
+    const outcome = await untilDone(deps, runFor('creator'), ensure);
+    expect(outcome).toMatchObject({
+      kind: 'succeeded',
+      detail: { reused: false, script: 'ensure-container-network', appliedBy: 'contoso/creator' },
+    });
+    expect((await arm.inspect(VM)).dockerNetworks.map((n) => n.name)).toContain('TaskNet');
+  });
+
+  it('not even by a creation that waited for that very removal', async () => {
+    const { deps, tasks } = lab();
+    await appliedBy(tasks, removal, 'remover');
+    const woken = runFor('creator', { waitingFor: { tenantId: 'contoso', attachmentId: 'remover' } });
+    expect(await untilDone(deps, woken, ensure)).toMatchObject({ detail: { reused: false } });
+  });
+
+  it('nor is a creation’s Applied record taken for a removal: the removal runs', async () => {
+    const { deps, tasks } = lab();
+    await untilDone(deps, runFor('creator'), ensure);
+    const outcome = await untilDone(deps, runFor('remover'), removal);
+    expect(outcome).toMatchObject({ detail: { reused: false, script: 'remove-container-network' } });
+    expect(await tasks.getTask(ensure.machine, ensure.step, ensure.subject)).toMatchObject({
+      status: 'Applied',
+      script: 'remove-container-network',
+      appliedBy: { tenantId: 'contoso', attachmentId: 'remover' },
+    });
+    expect((await arm.inspect(VM)).dockerNetworks.map((n) => n.name)).not.toContain('TaskNet');
+  });
+
+  it('a removal’s Applied record answers a later removal of the same network (nothing made it again since)', async () => {
+    const { deps, tasks } = lab();
+    await appliedBy(tasks, removal, 'remover');
+    expect(await untilDone(deps, runFor('remover-2'), removal)).toMatchObject({ detail: { reused: true } });
+  });
+
+  it('beforeRun finds a reason not to run: the task goes back as it was, its waiters are woken, no run or watch starts', async () => {
+    const { deps, tasks, woken, watches } = lab();
+    await untilDone(deps, runFor('creator'), ensure);
+    const before = await tasks.getTask(ensure.machine, ensure.step, ensure.subject);
+    const runsBefore = (await arm.inspect(VM)).scriptRuns.length;
+    watches.length = 0;
+    let heldWhileAsked: unknown;
+    const outcome = await runMachineTask(deps, runFor('remover'), {
+      ...removal,
+      beforeRun: async () => {
+        heldWhileAsked = (await tasks.getTask(ensure.machine, ensure.step, ensure.subject))?.owner;
+        // Someone parks on the task while the removal holds it.
+        await tasks.addWaiter(ensure.machine, ensure.step, ensure.subject, {
+          tenantId: 'fabrikam',
+          attachmentId: 'late',
+          step: 'createContainerNetwork',
+          recheck: 5,
+        });
+        return 'not now';
+      },
+    });
+    expect(heldWhileAsked).toEqual({ tenantId: 'contoso', attachmentId: 'remover' });
+    expect(outcome).toEqual({
+      kind: 'succeeded',
+      result: {},
+      detail: { machine: VM, machineResourceGroup: 'sdn-lab', ran: false, reason: 'not now' },
+    });
+    const { etag: _a, updatedTime: _b, ...after } = (await tasks.getTask(ensure.machine, ensure.step, ensure.subject))!;
+    const { etag: _c, updatedTime: _d, ...original } = before!;
+    expect(after).toEqual(original);
+    expect(woken).toEqual([{ tenantId: 'fabrikam', attachmentId: 'late', step: 'createContainerNetwork', recheck: 5 }]);
+    expect(watches).toEqual([]);
+    expect((await arm.inspect(VM)).scriptRuns).toHaveLength(runsBefore);
+  });
+
+  it('beforeRun with no reason lets the run go ahead', async () => {
+    const { deps } = lab();
+    let asked = 0;
+    const outcome = await untilDone(deps, runFor('creator'), {
+      ...ensure,
+      beforeRun: () => {
+        asked++;
+        return Promise.resolve(undefined);
+      },
+    });
+    expect(asked).toBe(1);
+    expect(outcome).toMatchObject({ detail: { reused: false, script: 'ensure-container-network' } });
+  });
+});
+
+describe('runMachineTask: a repair runs the script whatever is on record', () => {
+  it('runs again where an Applied record would otherwise be reused, and its probe does not answer', async () => {
+    const { deps } = lab();
+    const first = await ownerUntilDone(deps, waiting(await runMachineTask(deps, runFor('owner'), spec)).checkpoint);
+    expect(first).toMatchObject({ detail: { reused: false } });
+    expect(await runMachineTask(deps, runFor('other'), spec)).toMatchObject({ detail: { reused: true } });
+
+    const repair = runFor('other', { repair: true });
+    expect(await reusedMachineTask(deps, repair, spec)).toBeUndefined();
+    const outcome = await runMachineTask(deps, repair, spec);
+    expect(outcome.kind).toBe('waiting');
+    expect(waiting(outcome).checkpoint.run).toBeDefined();
+  });
+
+  it('takes the run it waited for during a repair', async () => {
+    const { deps } = lab();
+    const started = waiting(await runMachineTask(deps, runFor('owner'), spec));
+    const repair = waiting(await runMachineTask(deps, runFor('other', { repair: true }), spec));
+    expect(repair.checkpoint.waitingFor).toEqual({ tenantId: 'contoso', attachmentId: 'owner' });
+    await ownerUntilDone(deps, started.checkpoint);
+    expect(
+      await runMachineTask(deps, runFor('other', { repair: true, waitingFor: repair.checkpoint.waitingFor }), spec),
+    ).toMatchObject({ kind: 'succeeded', detail: { reused: true, appliedBy: 'contoso/owner' } });
   });
 });

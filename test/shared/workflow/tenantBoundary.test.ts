@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isKnownError } from '../../../shared/errors';
 import { stableUuid } from '../../../shared/ids';
 import type { AttachRequestInput } from '../../../shared/model/attachRequest';
+import { withAllSteps } from '../../../shared/model/records';
 import { type TenantEntryInput, TenantEntrySchema } from '../../../shared/model/tenant';
 import { NetworkControllerClient } from '../../../shared/networkController/NetworkControllerClient';
 import { NicDirectory } from '../../../shared/networkController/NicDirectory';
@@ -57,6 +58,7 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
       directory: new NicDirectory(client, { maxAgeInMs: 10_000 }),
       writer: new NicUpdateBatcher(client, { windowInMs: 0, pollIntervalInMs: 10, stableUuid, sleep }),
       authorize: tenantGuard(registry, LAB_DEFAULTS),
+      preflight: () => Promise.resolve({}),
       pollIntervalInMs: 10,
       operationTimeoutInMs: 10_000,
     };
@@ -67,6 +69,7 @@ describe('step 1 acts only on the tenant’s networks and NICs', () => {
         attachmentId,
         request: acceptedSeedRequest({ attachmentId, ...overrides }),
         attempt: delivery + 1,
+        steps: withAllSteps({}),
         result: {},
         checkpoint,
         saveCheckpoint: (next) => {
