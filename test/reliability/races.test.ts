@@ -3,8 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { AttachRequestInput } from '../../shared/model/attachRequest';
-import type { NetworkInterface } from '../../shared/networkController/resources';
-import { labOf } from './support/lab';
+import { addresses, labOf, loadRaceNics } from './support/lab';
 import { type ReliabilityStack, type RunnerHandle, startReliabilityStack } from './support/reliabilityStack';
 
 /**
@@ -15,20 +14,46 @@ import { type ReliabilityStack, type RunnerHandle, startReliabilityStack } from 
 describe('races', () => {
   let stack: ReliabilityStack;
   const lab = labOf(() => stack);
-  const { request, nic, ncLog } = lab;
+  const { request, nic, nicWrites } = lab;
   // Two runners and a busy NIC make these slower than the other focused tests.
   const waitForEnd = (tenantId: string, attachmentId: string) => lab.waitForEnd(tenantId, attachmentId, 40_000);
   let one: RunnerHandle;
   let two: RunnerHandle;
-  /** NICs whose reads reach the app late (read at once, answered 600 ms later): a stale read when it arrives. */
+  /**
+   * NICs whose reads are held at a barrier: each read is made at once, but its answer waits until another read of
+   * the same NIC has been made too (or 3 s have passed), so two readers hold the same version when they write. The
+   * 3 s outlast the other runner's longest idle poll of its queue (host.json maxPollingInterval, 2 s).
+   */
   const slowReads = new Set<string>();
+  const heldReads = new Map<string, () => void>();
+  const readBarrier = async (nicId: string) => {
+    const waiting = heldReads.get(nicId);
+    if (waiting) {
+      heldReads.delete(nicId);
+      waiting();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        heldReads.delete(nicId);
+        resolve();
+      }, 3_000);
+      heldReads.set(nicId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
 
   beforeAll(async () => {
     stack = await startReliabilityStack({
       env: { STEP_LEASE_MS: '5000' },
       ncProxy: ({ method, path }) => {
         const id = /\/networkInterfaces\/([^/]+)$/i.exec(path)?.[1];
-        return method === 'GET' && id && slowReads.has(id.toLowerCase()) ? { answerDelayInMs: 600 } : undefined;
+        const nicId = id?.toLowerCase();
+        return method === 'GET' && nicId && slowReads.has(nicId)
+          ? { onForwarded: () => readBarrier(nicId) }
+          : undefined;
       },
     });
     [one, two] = await Promise.all([stack.startRunner(), stack.startRunner()]);
@@ -36,41 +61,16 @@ describe('races', () => {
   afterAll(() => stack.stop());
   beforeEach(async () => {
     slowReads.clear();
+    for (const release of heldReads.values()) release();
+    heldReads.clear();
     await stack.ncAdmin('POST', '/_emulator/reset');
     await stack.ncAdmin('PUT', '/_emulator/settings', { cancelInProgressOnPut: false });
-    await stack.ncAdmin('POST', '/_emulator/resources', {
-      resources: ['RaceVM1_Net0', 'RaceVM2_Net0', 'RaceVM3_Net0'].map((name, k) => ({
-        resourceRef: `/networkInterfaces/${name}`,
-        body: {
-          resourceId: name,
-          properties: {
-            ipConfigurations: [
-              {
-                resourceId: `${name}_IP0`,
-                properties: {
-                  privateIPAddress: `192.168.1.${240 + k}`,
-                  privateIPAllocationMethod: 'Static',
-                  subnet: { resourceRef: '/virtualNetworks/VNet1/subnets/Subnet1' },
-                },
-              },
-            ],
-            privateMacAddress: `00155D3805${(0x10 + k).toString(16)}`,
-            privateMacAllocationMethod: 'Static',
-            configurationState: { status: 'Success', detailedInfo: [] },
-          },
-        },
-      })),
-    });
+    await loadRaceNics(stack);
   });
 
   const submit = (tenantId: string, body: AttachRequestInput, via: RunnerHandle) =>
     stack.api('POST', `/tenants/${tenantId}/attachments`, body, via);
 
-  const addresses = (n: NetworkInterface) => n.properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
-  const nicWrites = async (id: string) =>
-    (await ncLog()).filter(
-      (r) => r.method === 'PUT' && r.path.toLowerCase() === `/networking/v1/networkinterfaces/${id.toLowerCase()}`,
-    );
   /** Which runner ran step 1 of an attachment (from the runners' logs). */
   const stepOneRunner = (attachmentId: string) =>
     stack.output
@@ -97,7 +97,7 @@ describe('races', () => {
   });
 
   it('two hosts adding different addresses to the same NICs at the same moment lose no update', async () => {
-    // NIC reads answered late keep both hosts inside read-merge-write together: the later PUT carries a stale
+    // NIC reads held at a barrier keep both hosts inside read-merge-write together: the later PUT carries a stale
     // If-Match and must get 412 (or meet the running operation, 409), read again and merge, never overwrite.
     const nics = ['RaceVM1_Net0', 'RaceVM2_Net0', 'RaceVM3_Net0'];
     for (const id of nics) slowReads.add(id.toLowerCase());

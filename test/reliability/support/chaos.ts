@@ -150,13 +150,19 @@ export async function crashDuringSteps(
     // Any step not yet hit, the rarest first: steps 2-4 are long only while a machine's script runs (most of their
     // deliveries reuse an applied task in a few milliseconds), step 1 is long whenever a NIC write is followed.
     const targets = new Set(wanted.length > 0 ? wanted : steps);
+    // A step's work runs in its own function and in `<step>Rechecks` (a script followed through re-checks, a parked
+    // step woken): both count as that step. Once a machine is configured, steps 2-4 finish inside the delivery of the
+    // step before them, so most of their invocations are of these two kinds.
+    const stepOf = (functionName: string) => functionName.replace(/Rechecks$/, '');
     const runner = stack.liveRunner() ?? (await stack.startRunner());
     let started: { step: string; id: string } | undefined;
     while (!started && !options.done() && Date.now() < deadline && runner.alive) {
-      const candidates = [...runner.inFlight].filter(([, v]) => targets.has(v.functionName));
-      const candidate =
-        candidates.find(([, v]) => v.functionName !== steps[0]) ?? (candidates.length > 0 ? candidates[0] : undefined);
-      if (candidate) started = { step: candidate[1].functionName, id: candidate[0] };
+      const candidates = [...runner.inFlight].filter(([, v]) => targets.has(stepOf(v.functionName)));
+      // The later a step, the rarer its invocations (each machine runs its script once, then the steps before it
+      // finish it inline): take the latest step in flight.
+      const rank = (functionName: string) => steps.indexOf(stepOf(functionName));
+      const candidate = candidates.sort(([, a], [, b]) => rank(b.functionName) - rank(a.functionName))[0];
+      if (candidate) started = { step: stepOf(candidate[1].functionName), id: candidate[0] };
       else await sleep(5);
     }
     if (!started) continue;

@@ -105,6 +105,9 @@ export async function startChaosStack(options: {
     env: CHAOS_ENV,
     // A NIC write takes a second to provision, so step 1 is still under way when the crashes begin.
     provisioningDelayInMs: 1_000,
+    // A script runs for two seconds (on Windows it takes longer), so each machine's first step 2-4 invocations stay
+    // under way long enough for a kill to land in each of them.
+    runDurationInMs: 2_000,
     onDiskAzurite: options.onDiskAzurite,
     armProxy: arm.decide,
   });
